@@ -1,0 +1,43 @@
+# The two commands: `make run` (the demo) and `make test` (every test and check).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck pytest bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+# The demo: embedded PostgreSQL and Redis under ./var (unless DATABASE_URL / REDIS_URL are set),
+# migrations, the demo discom seeded once, web on :5000 and an RQ worker.
+run: install
+	$(BIN)/flask --app wsgi run-demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+# Browser tests need Chromium: Debian's /usr/bin/chromium (CI installs it with apt-get),
+# else Playwright's own download on a machine that may fetch it.
+browser: install
+	test -x /usr/bin/chromium || $(BIN)/python -m playwright install chromium
+
+pytest: install browser
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""integrations engine: imports neither Flask nor service (DESIGN "Layout")."""

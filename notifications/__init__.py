@@ -1,0 +1,1 @@
+"""notifications engine: imports neither Flask nor service (DESIGN "Layout")."""

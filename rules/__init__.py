@@ -1,0 +1,1 @@
+"""rules engine: imports neither Flask nor service (DESIGN "Layout")."""

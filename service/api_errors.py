@@ -1,0 +1,47 @@
+"""One JSON error shape for the whole API: {"error": code, "message": text, ...details}."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+
+class ApiError(HTTPException):
+    def __init__(self, status: int, error: str, message: str, **details: Any) -> None:
+        super().__init__(description=message)
+        self.code = status
+        self.error = error
+        self.details = details
+
+    def get_response(self, environ: Any = None, scope: Any = None) -> Any:
+        response = jsonify({"error": self.error, "message": self.description, **self.details})
+        response.status_code = self.code or 500
+        return response
+
+
+def fail(status: int, error: str, message: str, **details: Any) -> NoReturn:
+    raise ApiError(status, error, message, **details)
+
+
+def init_app(app: Flask) -> None:
+    """JSON bodies for errors under /api/ that Werkzeug or flask-smorest raise."""
+    from flask import request
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        if isinstance(exc, ApiError):
+            return exc.get_response()
+        if not (request.path.startswith("/api/") or request.path == "/healthz"):
+            return exc
+        body: dict[str, Any] = {
+            "error": (exc.name or "error").lower().replace(" ", "_"),
+            "message": exc.description,
+        }
+        data = getattr(exc, "data", None)  # flask-smorest / webargs validation messages
+        if isinstance(data, dict) and "messages" in data:
+            body["errors"] = data["messages"]
+        response = jsonify(body)
+        response.status_code = exc.code or 500
+        return response

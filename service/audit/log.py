@@ -1,0 +1,72 @@
+"""Writing audit entries inside the caller's transaction (the caller commits)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from service.audit.models import AuditEntry
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # user | system | cli
+    name: str
+
+
+CLI_ACTOR = Actor("cli", "cli")
+
+
+def jsonable(value: Any) -> Any:
+    """Audit snapshots are JSON: dates as ISO strings, Decimals as strings (never floats)."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_key: str,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> None:
+    record_many(session, actor, action, entity, [(entity_key, before, after)])
+
+
+def record_many(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity: str,
+    changes: Iterable[tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+) -> int:
+    rows = [
+        {
+            "actor_kind": actor.kind,
+            "actor": actor.name,
+            "action": action,
+            "entity": entity,
+            "entity_key": key,
+            "before": jsonable(before) if before is not None else None,
+            "after": jsonable(after) if after is not None else None,
+        }
+        for key, before, after in changes
+    ]
+    if rows:
+        session.execute(insert(AuditEntry), rows)
+    return len(rows)

@@ -1,0 +1,24 @@
+"""`flask demo seed`: the demo discom used by the demo, the tests and the benchmarks."""
+
+import click
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    group = click.Group("demo", help="The demo discom.")
+
+    @group.command("seed")
+    @click.option("--consumers", default=10_000, show_default=True, type=click.IntRange(100, 2_000_000))
+    @click.option("--seed", "seed_value", default=42, show_default=True, type=int)
+    def seed(consumers: int, seed_value: int) -> None:
+        """Build a deterministic demo discom (refuses to run on a seeded database)."""
+        from service.demo.seed import is_seeded, seed_demo
+        from service.extensions import db
+
+        if is_seeded(db.session()):
+            raise click.ClickException("the database already holds master data; use a fresh one")
+        result = seed_demo(db.session(), consumers=consumers, seed=seed_value)
+        db.session.commit()
+        click.echo(result.describe())
+
+    app.cli.add_command(group)

@@ -1,0 +1,7 @@
+"""masterdata area (filled in by its issue)."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from service.masterdata import models  # noqa: F401  (registers the tables)

@@ -1,0 +1,7 @@
+"""notifications area (filled in by its issue)."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from service.notifications import models  # noqa: F401  (registers the tables)

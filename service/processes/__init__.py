@@ -1,0 +1,7 @@
+"""processes area (filled in by its issue)."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from service.processes import models  # noqa: F401  (registers the tables)

@@ -1,0 +1,17 @@
+"""Server-rendered pages: layout, navigation by role, landing page."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from flask_login import current_user
+
+    from service.web import nav, views
+
+    app.register_blueprint(views.bp)
+    nav.register_nav("Home", "web.home", order=0)
+
+    @app.context_processor
+    def _nav() -> dict[str, object]:
+        role = current_user.role if current_user.is_authenticated else None
+        return {"nav_items": nav.items_for(role) if role else []}

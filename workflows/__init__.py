@@ -1,0 +1,1 @@
+"""workflows engine: imports neither Flask nor service (DESIGN "Layout")."""
