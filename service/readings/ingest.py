@@ -1,0 +1,562 @@
+"""The one ingest path: every adapter's canonical batch is checked, staged by COPY and merged.
+
+Per measure (intervals, registers, events, network energy): refuse unreadable rows (reported),
+resolve meters / feeders / DTRs, quarantine rows of unknown ones, sort the rest by key, COPY
+them into a temp table and merge them into the month partitions (service.readings.store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from integrations.canonical import CanonicalBatch, Reject
+from service.audit.log import Actor, record
+from service.masterdata.models import Dtr, Feeder, Meter
+from service.readings import partitions, quarantine, store
+from service.readings.models import IngestBatch
+
+VEE_PENDING_KEY = "cmdms.readings_vee_pending"
+IST_OFFSET_S = 19_800  # grids of 60 min and more follow IST hours and days (UTC+05:30)
+FUTURE_TOLERANCE_S = 300  # meter clocks drift; VEE's time rule flags > 5 min
+EARLIEST = np.datetime64("2000-01-01T00:00:00", "s")
+
+
+@dataclass
+class IngestResult:
+    """What became of a batch. `rejects` holds the adapter's rejects and the store's, as dicts."""
+
+    batch_id: int
+    stored: int = 0
+    unchanged: int = 0
+    revised: int = 0
+    quarantined: int = 0
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    by_measure: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejects)
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "stored": self.stored,
+            "unchanged": self.unchanged,
+            "revised": self.revised,
+            "quarantined": self.quarantined,
+            "rejected": self.rejected,
+            "by_measure": self.by_measure,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, **self.counts(), "rejects": self.rejects}
+
+    def _add(self, measure: str, key: str, count: int) -> None:
+        setattr(self, key, getattr(self, key) + count)
+        per = self.by_measure.setdefault(
+            measure, {"stored": 0, "unchanged": 0, "revised": 0, "quarantined": 0}
+        )
+        per[key] += count
+
+
+def ingest_batch(session: Session, batch: CanonicalBatch, *, actor: Actor) -> IngestResult:
+    """Store a canonical batch; return its batch id, counts and every reject.
+
+    Contract: all database work (the `ingest_batches` row, partitions for the batch's months,
+    COPY into staging, the merge, revisions, quarantine, the audit entry) runs in the caller's
+    transaction on the session's own connection; nothing is committed here. The caller commits
+    (then the answer is true) or rolls back (then nothing of the batch exists). After the
+    commit the batch is queued for VEE (`service.readings.jobs.batch_stored` on the `vee`
+    queue); a periodic sweep re-queues batches still `stored`, so a lost enqueue is recovered.
+
+    Counts: `stored` new keys, `unchanged` keys re-delivered with the same value, `revised`
+    keys whose stored value was different (the old one goes to `reading_revisions`),
+    `quarantined` rows of meters (feeders, DTRs) not in master data. Rows refused here
+    (missing/unknown fields, NaN, off-grid or future timestamps, duplicate keys within the
+    batch after the first) are added to the adapter's `batch.rejects` in `rejects`.
+    """
+    batch_id = session.execute(
+        insert(IngestBatch)
+        .values(
+            source=batch.source,
+            message_id=batch.message_id,
+            actor=f"{actor.kind}:{actor.name}",
+            status="stored",
+            counts={},
+            rejects=[],
+            meter_ids=[],
+        )
+        .returning(IngestBatch.id)
+    ).scalar_one()
+    result = IngestResult(batch_id=batch_id, rejects=[r.as_dict() for r in batch.rejects])
+    run = _Run(session, batch, result, now=np.datetime64(datetime.now(UTC).replace(tzinfo=None), "s"))
+    run.intervals()
+    run.registers()
+    run.events()
+    run.network()
+    session.execute(
+        update(IngestBatch)
+        .where(IngestBatch.id == batch_id)
+        .values(
+            counts=result.counts(),
+            rejects=result.rejects,
+            meter_ids=sorted(run.meter_ids),
+            first_at=run.first_at,
+            last_at=run.last_at,
+        )
+    )
+    record(
+        session,
+        actor,
+        "ingest",
+        "ingest_batch",
+        str(batch_id),
+        None,
+        {"source": batch.source, **result.counts()},
+    )
+    session.info.setdefault(VEE_PENDING_KEY, []).append(batch_id)
+    return result
+
+
+def factorize(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], list[Any]]:
+    """Codes and distinct values; fast when equal values come in runs (a meter's day)."""
+    n = len(values)
+    if n == 0:
+        return np.empty(0, np.int64), []
+    change = np.empty(n, dtype=bool)
+    change[0] = True
+    change[1:] = values[1:] != values[:-1]
+    heads = np.flatnonzero(change)
+    index: dict[Any, int] = {}
+    head_codes = np.fromiter((index.setdefault(v, len(index)) for v in values[heads]), np.int64, len(heads))
+    return np.repeat(head_codes, np.diff(np.append(heads, n))), list(index)
+
+
+def vocabulary_codes(values: npt.NDArray[Any], vocabulary: tuple[str, ...]) -> npt.NDArray[np.int16]:
+    """1-based codes into `vocabulary`; 0 for values outside it."""
+    codes, distinct = factorize(values)
+    lookup = np.array([vocabulary.index(v) + 1 if v in vocabulary else 0 for v in distinct], np.int16)
+    return lookup[codes] if len(distinct) else np.empty(0, np.int16)
+
+
+def _iso(ts: np.datetime64) -> str | None:
+    return None if np.isnat(ts) else f"{ts.astype('datetime64[s]')}Z"
+
+
+class _Checks:
+    """Refuses rows of one measure, one reason per row, each reported as a Reject."""
+
+    def __init__(self, name: str, meters: npt.NDArray[Any], stamps: npt.NDArray[np.datetime64]) -> None:
+        self.name, self.meters, self.stamps = name, meters, stamps
+        self.ok = np.ones(len(meters), dtype=bool)
+        self.rejects: list[tuple[int, Reject]] = []
+
+    def refuse(self, mask: npt.NDArray[np.bool_], field: str, reason: str | Callable[[int], str]) -> None:
+        bad = np.flatnonzero(mask & self.ok)
+        for i in bad:
+            meter = self.meters[i]
+            self.rejects.append(
+                (
+                    int(i),
+                    Reject(
+                        locator=f"{self.name}[{i}]",
+                        field=field,
+                        reason=reason(int(i)) if callable(reason) else reason,
+                        meter=meter if isinstance(meter, str) else None,
+                        timestamp=_iso(self.stamps[i]),
+                    ),
+                )
+            )
+        self.ok[bad] = False
+
+    def subject(self, label: str = "meter") -> None:
+        present = np.fromiter(
+            (isinstance(m, str) and m.strip() != "" for m in self.meters), bool, len(self.meters)
+        )
+        self.refuse(~present, label, f"missing {label}")
+
+    def timestamp(self, stamps: npt.NDArray[np.datetime64], field: str, now: np.datetime64) -> None:
+        nat = np.isnat(stamps)
+        self.refuse(nat, field, "missing or unreadable timestamp")
+        self.refuse(~nat & (stamps < EARLIEST), field, "timestamp before 2000-01-01 is not plausible")
+        self.refuse(
+            ~nat & (stamps > now + np.timedelta64(FUTURE_TOLERANCE_S, "s")),
+            field,
+            "timestamp is in the future",
+        )
+
+    def grid(self, ends: npt.NDArray[np.datetime64], minutes: npt.NDArray[np.int64], field: str) -> None:
+        valid = (minutes > 0) & (minutes <= 1440)
+        valid[valid] = 1440 % minutes[valid] == 0
+        self.refuse(
+            ~valid,
+            "interval_minutes",
+            lambda i: f"{minutes[i]} minutes is not an interval that divides a day",
+        )
+        seconds = np.where(np.isnat(ends), 0, ends.astype("datetime64[s]").astype(np.int64))
+        period = np.where(valid, minutes * 60, 1)
+        self.refuse(
+            (seconds + IST_OFFSET_S) % period != 0,
+            field,
+            lambda i: f"interval end is not on the {minutes[i]}-minute grid",
+        )
+
+    def duplicates(
+        self, order: npt.NDArray[np.intp], keys: list[npt.NDArray[Any]], what: str
+    ) -> npt.NDArray[np.intp]:
+        """`order` sorts the ok rows by `keys` (stable); later rows with an equal key are refused."""
+        if len(order) < 2:
+            return order
+        same = np.ones(len(order) - 1, dtype=bool)
+        for key in keys:
+            sorted_key = key[order]
+            same &= sorted_key[1:] == sorted_key[:-1]
+        dup = np.zeros(len(order), dtype=bool)
+        dup[1:] = same
+        mask = np.zeros(len(self.ok), dtype=bool)
+        mask[order[dup]] = True
+        self.refuse(mask, "key", f"duplicate of an earlier {what} in this batch")
+        return order[~dup]
+
+
+class _Run:
+    """One batch through the store (split by measure to keep each step readable)."""
+
+    def __init__(
+        self, session: Session, batch: CanonicalBatch, result: IngestResult, now: np.datetime64
+    ) -> None:
+        self.session, self.batch, self.result, self.now = session, batch, result, now
+        self.meter_ids: set[int] = set()
+        self.first_at: datetime | None = None
+        self.last_at: datetime | None = None
+
+    # -- shared steps ------------------------------------------------------------------------
+
+    def _resolve(self, model: Any, column: Any, distinct: list[Any]) -> npt.NDArray[np.int64]:
+        names = [d for d in distinct if isinstance(d, str)]
+        found: dict[str, int] = {}
+        if names:
+            found = dict(
+                self.session.execute(select(column, model.id).where(column.in_(names))).tuples().all()
+            )
+        return np.array([found.get(d, -1) for d in distinct], dtype=np.int64)
+
+    def _subjects(self, model: Any, column: Any, names: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+        """Sort key per row: the id when known, else -1 - (code of the name): unique, negative."""
+        codes, distinct = factorize(names)
+        ids = self._resolve(model, column, distinct)
+        return np.where(ids[codes] >= 0, ids[codes], -1 - codes) if len(distinct) else np.empty(0, np.int64)
+
+    def _span(self, stamps: npt.NDArray[np.datetime64], table: str) -> None:
+        first = stamps.min().astype("datetime64[s]").astype(datetime).replace(tzinfo=UTC)
+        last = stamps.max().astype("datetime64[s]").astype(datetime).replace(tzinfo=UTC)
+        partitions.ensure_partitions(self.session, table, partitions.months_between(first, last))
+        self.first_at = first if self.first_at is None else min(self.first_at, first)
+        self.last_at = last if self.last_at is None else max(self.last_at, last)
+
+    def _finish(self, measure: str, checks: _Checks) -> None:
+        # Reported in row order, whichever check refused them.
+        self.result.rejects.extend(r.as_dict() for _, r in sorted(checks.rejects, key=lambda x: x[0]))
+
+    def _quarantine(
+        self,
+        measure: str,
+        subject_kind: str,
+        rows: npt.NDArray[np.intp],
+        names: npt.NDArray[Any],
+        columns: Callable[[npt.NDArray[np.intp]], dict[str, list[Any]]],
+    ) -> None:
+        if len(rows) == 0:
+            return
+        codes, distinct = factorize(names[rows])
+        for code, name in enumerate(distinct):
+            group = rows[codes == code]
+            quarantine.hold(
+                self.session,
+                subject_kind=subject_kind,
+                subject_code=name,
+                measure=measure,
+                payload=columns(group),
+                source=self.batch.source,
+                message_id=self.batch.message_id,
+                batch_id=self.result.batch_id,
+            )
+        self.result._add(measure, "quarantined", len(rows))
+
+    def _merge(self, measure: store.Measure, staged: int) -> None:
+        counts = store.merge(self.session, measure, staged, self.batch.source, self.result.batch_id)
+        self.result._add(measure.name, "stored", counts.stored)
+        self.result._add(measure.name, "unchanged", counts.unchanged)
+        self.result._add(measure.name, "revised", counts.revised)
+
+    # -- measures ------------------------------------------------------------------------------
+
+    def intervals(self) -> None:
+        iv = self.batch.intervals
+        if len(iv) == 0:
+            return
+        meters = np.asarray(iv.meter, dtype=object)
+        ends = np.asarray(iv.interval_end).astype("datetime64[s]")
+        values = np.asarray(iv.value, dtype=np.float64)
+        minutes = np.asarray(iv.interval_minutes).astype(np.int64)
+        channels = np.asarray(iv.channel, dtype=object)
+        _same_length("intervals", meters, ends, values, minutes, channels)
+        checks = _Checks("intervals", meters, ends)
+        checks.subject()
+        channel_codes = vocabulary_codes(channels, store.CODES["interval_channel"])
+        checks.refuse(channel_codes == 0, "channel", lambda i: f"unknown channel {channels[i]!r}")
+        checks.timestamp(ends, "interval_end", self.now)
+        checks.refuse(~np.isfinite(values), "value", "value is not a number")
+        checks.grid(ends, minutes, "interval_end")
+        subjects = self._subjects(Meter, Meter.serial_number, meters)
+        ok = np.flatnonzero(checks.ok)
+        seconds = ends.astype(np.int64)
+        order = ok[np.lexsort((seconds[ok], channel_codes[ok], subjects[ok]))]
+        order = checks.duplicates(
+            order, [subjects, channel_codes, seconds], "interval (same meter, channel and end)"
+        )
+        known, unknown = order[subjects[order] >= 0], order[subjects[order] < 0]
+        self._quarantine(
+            "interval",
+            "meter",
+            unknown,
+            meters,
+            lambda g: {
+                "channel": channels[g].tolist(),
+                "interval_end": [str(t) for t in ends[g]],
+                "value": values[g].tolist(),
+                "interval_minutes": minutes[g].tolist(),
+            },
+        )
+        self._finish("interval", checks)
+        if len(known) == 0:
+            return
+        self.meter_ids.update(np.unique(subjects[known]).tolist())
+        self._span(ends[known], "interval_readings")
+        buffer = store.binary_copy_buffer(
+            [
+                (">i4", subjects[known]),
+                (">i2", channel_codes[known]),
+                (">i8", store.timestamps_us(ends[known])),
+                (">f8", values[known]),
+                (">i2", minutes[known]),
+            ]
+        )
+        store.stage_binary(self.session, store.INTERVAL, buffer)
+        self._merge(store.INTERVAL, len(known))
+
+    def registers(self) -> None:
+        rg = self.batch.registers
+        if len(rg) == 0:
+            return
+        meters = np.asarray(rg.meter, dtype=object)
+        read_at = np.asarray(rg.read_at).astype("datetime64[s]")
+        values = np.asarray(rg.value, dtype=np.float64)
+        kinds = np.asarray(rg.kind, dtype=object)
+        channels = np.asarray(rg.channel, dtype=object)
+        zones = np.asarray(rg.tod_zone).astype(np.int64)
+        occurred = _optional_stamps(rg.occurred_at, len(values))
+        statuses = _optional_objects(rg.reading_status, len(values))
+        _same_length("registers", meters, read_at, values, kinds, channels, zones, occurred, statuses)
+        checks = _Checks("registers", meters, read_at)
+        checks.subject()
+        kind_codes = vocabulary_codes(kinds, store.CODES["register_kind"])
+        checks.refuse(kind_codes == 0, "kind", lambda i: f"unknown register kind {kinds[i]!r}")
+        channel_codes = vocabulary_codes(channels, store.CODES["register_channel"])
+        checks.refuse(channel_codes == 0, "channel", lambda i: f"unknown register channel {channels[i]!r}")
+        checks.refuse((zones < 0) | (zones > 8), "tod_zone", lambda i: f"TOD zone {zones[i]} is outside 0..8")
+        checks.timestamp(read_at, "read_at", self.now)
+        checks.refuse(~np.isfinite(values), "value", "value is not a number")
+        has_status = np.fromiter((s is not None for s in statuses), bool, len(statuses))
+        status_codes = np.zeros(len(statuses), np.int16)
+        if has_status.any():
+            status_codes[has_status] = vocabulary_codes(statuses[has_status], store.CODES["reading_status"])
+        checks.refuse(
+            has_status & (status_codes == 0),
+            "reading_status",
+            lambda i: f"unknown reading status {statuses[i]!r}",
+        )
+        subjects = self._subjects(Meter, Meter.serial_number, meters)
+        ok = np.flatnonzero(checks.ok)
+        seconds = read_at.astype(np.int64)
+        keys: list[npt.NDArray[Any]] = [subjects, kind_codes, channel_codes, zones, seconds]
+        order = ok[np.lexsort(tuple(k[ok] for k in reversed(keys)))]
+        order = checks.duplicates(order, keys, "register read (same meter, kind, channel, zone and time)")
+        known, unknown = order[subjects[order] >= 0], order[subjects[order] < 0]
+        self._quarantine(
+            "register",
+            "meter",
+            unknown,
+            meters,
+            lambda g: {
+                "kind": kinds[g].tolist(),
+                "channel": channels[g].tolist(),
+                "tod_zone": zones[g].tolist(),
+                "read_at": [str(t) for t in read_at[g]],
+                "value": values[g].tolist(),
+                "occurred_at": [None if np.isnat(t) else str(t) for t in occurred[g]],
+                "reading_status": statuses[g].tolist(),
+            },
+        )
+        self._finish("register", checks)
+        if len(known) == 0:
+            return
+        self.meter_ids.update(np.unique(subjects[known]).tolist())
+        self._span(read_at[known], "register_reads")
+        buffer = store.binary_copy_buffer(
+            [
+                (">i4", subjects[known]),
+                (">i2", kind_codes[known]),
+                (">i2", channel_codes[known]),
+                (">i2", zones[known]),
+                (">i8", store.timestamps_us(read_at[known])),
+                (">f8", values[known]),
+                (">i8", store.timestamps_us(occurred[known])),
+                (">i2", status_codes[known]),
+            ]
+        )
+        store.stage_binary(self.session, store.REGISTER, buffer)
+        self._merge(store.REGISTER, len(known))
+
+    def events(self) -> None:
+        ev = self.batch.events
+        if len(ev) == 0:
+            return
+        meters = np.asarray(ev.meter, dtype=object)
+        occurred = np.asarray(ev.occurred_at).astype("datetime64[s]")
+        codes = np.asarray(ev.code).astype(np.int64)
+        restored = _optional_stamps(ev.restored_at, len(codes))
+        snapshots = list(ev.snapshot) if len(ev.snapshot) else [{} for _ in range(len(codes))]
+        _same_length("events", meters, occurred, codes, restored, snapshots)
+        checks = _Checks("events", meters, occurred)
+        checks.subject()
+        checks.refuse(
+            (codes <= 0) | (codes > 9999), "code", lambda i: f"event code {codes[i]} is not an IS 15959 code"
+        )
+        checks.timestamp(occurred, "occurred_at", self.now)
+        checks.refuse(
+            ~np.isnat(restored) & (restored < occurred), "restored_at", "restoration is before the occurrence"
+        )
+        not_dict = np.fromiter((not isinstance(s, dict) for s in snapshots), bool, len(snapshots))
+        checks.refuse(not_dict, "snapshot", "snapshot must be an object of values")
+        subjects = self._subjects(Meter, Meter.serial_number, meters)
+        ok = np.flatnonzero(checks.ok)
+        seconds = occurred.astype(np.int64)
+        order = ok[np.lexsort((seconds[ok], codes[ok], subjects[ok]))]
+        order = checks.duplicates(order, [subjects, codes, seconds], "event (same meter, code and time)")
+        known, unknown = order[subjects[order] >= 0], order[subjects[order] < 0]
+        self._quarantine(
+            "event",
+            "meter",
+            unknown,
+            meters,
+            lambda g: {
+                "code": codes[g].tolist(),
+                "occurred_at": [str(t) for t in occurred[g]],
+                "restored_at": [None if np.isnat(t) else str(t) for t in restored[g]],
+                "snapshot": [snapshots[i] for i in g],
+            },
+        )
+        self._finish("event", checks)
+        if len(known) == 0:
+            return
+        self.meter_ids.update(np.unique(subjects[known]).tolist())
+        self._span(occurred[known], "meter_events")
+        store.stage_events(
+            self.session,
+            [
+                (int(subjects[i]), int(codes[i]), f"{occurred[i]}Z", _iso(restored[i]), snapshots[i])
+                for i in known
+            ],
+        )
+        self._merge(store.EVENT, len(known))
+
+    def network(self) -> None:
+        nw = self.batch.network
+        if len(nw) == 0:
+            return
+        kinds = np.asarray(nw.kind, dtype=object)
+        names = np.asarray(nw.code, dtype=object)
+        ends = np.asarray(nw.interval_end).astype("datetime64[s]")
+        values = np.asarray(nw.value, dtype=np.float64)
+        minutes = np.asarray(nw.interval_minutes).astype(np.int64)
+        channels = np.asarray(nw.channel, dtype=object)
+        _same_length("network", kinds, names, ends, values, minutes, channels)
+        checks = _Checks("network", names, ends)
+        checks.subject("code")
+        kind_codes = vocabulary_codes(kinds, store.CODES["network_kind"])
+        checks.refuse(kind_codes == 0, "kind", lambda i: f"unknown network kind {kinds[i]!r} (feeder or dtr)")
+        channel_codes = vocabulary_codes(channels, store.CODES["interval_channel"])
+        checks.refuse(channel_codes == 0, "channel", lambda i: f"unknown channel {channels[i]!r}")
+        checks.timestamp(ends, "interval_end", self.now)
+        checks.refuse(~np.isfinite(values), "value", "value is not a number")
+        checks.grid(ends, minutes, "interval_end")
+        subjects = np.full(len(values), -1, np.int64)
+        # Feeders and DTRs have separate code spaces: resolve each kind on its own, and keep
+        # unknown names of the two kinds apart in the sort key.
+        for kind_code, model in ((1, Feeder), (2, Dtr)):
+            rows = np.flatnonzero(kind_codes == kind_code)
+            if len(rows):
+                resolved = self._subjects(model, model.code, names[rows])
+                subjects[rows] = np.where(resolved >= 0, resolved, resolved * 2 - kind_code + 1)
+        ok = np.flatnonzero(checks.ok)
+        seconds = ends.astype(np.int64)
+        keys: list[npt.NDArray[Any]] = [subjects, kind_codes, channel_codes, seconds]
+        order = ok[np.lexsort(tuple(k[ok] for k in reversed(keys)))]
+        order = checks.duplicates(order, keys, "interval (same feeder/DTR, channel and end)")
+        known, unknown = order[subjects[order] >= 0], order[subjects[order] < 0]
+        for kind_code, kind in ((1, "feeder"), (2, "dtr")):
+            self._quarantine(
+                "network",
+                kind,
+                unknown[kind_codes[unknown] == kind_code],
+                names,
+                lambda g: {
+                    "kind": kinds[g].tolist(),
+                    "channel": channels[g].tolist(),
+                    "interval_end": [str(t) for t in ends[g]],
+                    "value": values[g].tolist(),
+                    "interval_minutes": minutes[g].tolist(),
+                },
+            )
+        self._finish("network", checks)
+        if len(known) == 0:
+            return
+        self._span(ends[known], "network_energy")
+        buffer = store.binary_copy_buffer(
+            [
+                (">i4", subjects[known]),
+                (">i2", kind_codes[known]),
+                (">i2", channel_codes[known]),
+                (">i8", store.timestamps_us(ends[known])),
+                (">f8", values[known]),
+                (">i2", minutes[known]),
+            ]
+        )
+        store.stage_binary(self.session, store.NETWORK, buffer)
+        self._merge(store.NETWORK, len(known))
+
+
+def _optional_stamps(column: Any, n: int) -> npt.NDArray[np.datetime64]:
+    if column is None or len(column) == 0:
+        return np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    return np.asarray(column).astype("datetime64[s]")
+
+
+def _optional_objects(column: Any, n: int) -> npt.NDArray[Any]:
+    if column is None or len(column) == 0:
+        return np.full(n, None, dtype=object)
+    return np.asarray(column, dtype=object)
+
+
+def _same_length(name: str, *columns: Any) -> None:
+    lengths = {len(c) for c in columns}
+    if len(lengths) > 1:
+        raise ValueError(f"canonical {name} columns differ in length: {sorted(lengths)}")

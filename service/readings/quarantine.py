@@ -1,0 +1,142 @@
+"""Quarantine: accepted rows of meters, feeders or DTRs not (yet) in master data.
+
+Held column-wise per (batch, subject, measure) and replayed through the one ingest path when
+the subject exists: by a periodic job on the `ingest` queue, and by `replay_quarantine()`,
+which master-data upserts call after they commit new meters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, insert, select, union_all
+from sqlalchemy.orm import Session
+
+from integrations.canonical import CanonicalBatch, Events, Intervals, NetworkEnergy, Registers
+from service.audit.log import Actor
+from service.masterdata.models import Dtr, Feeder, Meter
+from service.readings.models import QuarantinedReadings
+
+REPLAY_ACTOR = Actor("system", "quarantine-replay")
+REPLAY_CHUNK = 200  # quarantine groups per replay transaction
+_REASONS = {
+    "meter": "meter {code!r} is not in master data",
+    "feeder": "feeder {code!r} is not in master data",
+    "dtr": "DTR {code!r} is not in master data",
+}
+
+
+def hold(
+    session: Session,
+    *,
+    subject_kind: str,
+    subject_code: str,
+    measure: str,
+    payload: dict[str, list[Any]],
+    source: str,
+    message_id: str | None,
+    batch_id: int,
+) -> None:
+    """Quarantine one subject's rows of one measure (in the caller's transaction)."""
+    row_count = len(next(iter(payload.values()), []))
+    session.execute(
+        insert(QuarantinedReadings).values(
+            subject_kind=subject_kind,
+            subject_code=subject_code,
+            measure=measure,
+            row_count=row_count,
+            payload=payload,
+            reason=_REASONS[subject_kind].format(code=subject_code),
+            source=source,
+            message_id=message_id,
+            batch_id=batch_id,
+        )
+    )
+
+
+def replayable_ids(session: Session, limit: int = REPLAY_CHUNK) -> list[int]:
+    """Quarantine groups whose subject now exists in master data, oldest first."""
+    q = QuarantinedReadings
+    known = union_all(
+        select(q.id, q.quarantined_at)
+        .join(Meter, Meter.serial_number == q.subject_code)
+        .where(q.subject_kind == "meter"),
+        select(q.id, q.quarantined_at)
+        .join(Feeder, Feeder.code == q.subject_code)
+        .where(q.subject_kind == "feeder"),
+        select(q.id, q.quarantined_at).join(Dtr, Dtr.code == q.subject_code).where(q.subject_kind == "dtr"),
+    ).subquery()
+    return list(session.scalars(select(known.c.id).order_by(known.c.quarantined_at, known.c.id).limit(limit)))
+
+
+def replay(session: Session, actor: Actor = REPLAY_ACTOR, limit: int = REPLAY_CHUNK) -> dict[str, int]:
+    """Ingest replayable groups (one batch per group, keeping its source) and delete them.
+
+    Runs in the caller's transaction; rows locked so two replays never take the same group.
+    """
+    from service.readings.ingest import ingest_batch
+
+    ids = replayable_ids(session, limit)
+    groups = session.scalars(
+        select(QuarantinedReadings)
+        .where(QuarantinedReadings.id.in_(ids))
+        .order_by(QuarantinedReadings.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    replayed = rows = stored = 0
+    for group in groups:
+        result = ingest_batch(session, to_batch(group), actor=actor)
+        replayed, rows = replayed + 1, rows + group.row_count
+        stored += result.stored + result.unchanged + result.revised
+    if groups:
+        session.execute(delete(QuarantinedReadings).where(QuarantinedReadings.id.in_([g.id for g in groups])))
+    return {"groups": replayed, "rows": rows, "stored": stored}
+
+
+def to_batch(group: QuarantinedReadings) -> CanonicalBatch:
+    """Rebuild the canonical batch of a quarantine group (timestamps are stored as UTC ISO)."""
+    p, n = group.payload, group.row_count
+    batch = CanonicalBatch(source=group.source, message_id=group.message_id)
+    subject = np.array([group.subject_code] * n, dtype=object)
+
+    def stamps(values: list[str | None]) -> Any:
+        return np.array([v if v is not None else "NaT" for v in values], dtype="datetime64[s]")
+
+    if group.measure == "interval":
+        batch.intervals = Intervals(
+            meter=subject,
+            channel=np.array(p["channel"], dtype=object),
+            interval_end=stamps(p["interval_end"]),
+            value=np.array(p["value"], dtype=np.float64),
+            interval_minutes=np.array(p["interval_minutes"], dtype=np.int16),
+        )
+    elif group.measure == "register":
+        batch.registers = Registers(
+            meter=subject,
+            kind=np.array(p["kind"], dtype=object),
+            channel=np.array(p["channel"], dtype=object),
+            tod_zone=np.array(p["tod_zone"], dtype=np.int16),
+            read_at=stamps(p["read_at"]),
+            value=np.array(p["value"], dtype=np.float64),
+            occurred_at=stamps(p["occurred_at"]),
+            reading_status=np.array(p["reading_status"], dtype=object),
+        )
+    elif group.measure == "event":
+        batch.events = Events(
+            meter=subject,
+            code=np.array(p["code"], dtype=np.int32),
+            occurred_at=stamps(p["occurred_at"]),
+            restored_at=stamps(p["restored_at"]),
+            snapshot=list(p["snapshot"]),
+        )
+    else:
+        batch.network = NetworkEnergy(
+            kind=np.array(p["kind"], dtype=object),
+            code=subject,
+            channel=np.array(p["channel"], dtype=object),
+            interval_end=stamps(p["interval_end"]),
+            value=np.array(p["value"], dtype=np.float64),
+            interval_minutes=np.array(p["interval_minutes"], dtype=np.int16),
+        )
+    return batch
