@@ -1,7 +1,16 @@
-"""masterdata area (filled in by its issue)."""
+"""Master data: org hierarchy, network, consumers, meters, installations, and their exchange API."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from service.masterdata import models  # noqa: F401  (registers the tables)
+    from service.extensions import api, csrf
+    from service.masterdata import api as masterdata_api
+    from service.masterdata import models, views  # noqa: F401  (models registers the tables)
+    from service.web.nav import register_nav
+
+    api.register_blueprint(masterdata_api.bp)
+    csrf.exempt(masterdata_api.bp)
+    masterdata_api.register_schemas(api)
+    app.register_blueprint(views.bp)
+    register_nav("Consumers", "masterdata.consumers", order=10)

@@ -6,9 +6,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from flask_login import current_user
 
-    from service.web import nav, views
+    from service.web import api_docs, nav, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(api_docs.bp)
     nav.register_nav("Home", "web.home", order=0)
 
     @app.context_processor
