@@ -35,8 +35,18 @@ class Config:
     twilio_from_number: str = ""
     twilio_base_url: str = ""
     sms_gateway_url: str = ""
+    # DLT gateway (notifications/sms_http.py): registered sender id (header), entity id, key.
+    sms_gateway_sender_id: str = ""
+    sms_gateway_entity_id: str = ""
+    sms_gateway_api_key: str = ""
     fcm_project_id: str = ""
     fcm_url: str = ""
+    # FCM credential: a service-account JSON file, or an access token minted elsewhere.
+    fcm_credentials_file: str = ""
+    fcm_access_token: str = ""
+    # Sending policy and templates (defaults: notifications/policy.yaml, notifications/templates).
+    notifications_policy_file: str = ""
+    notifications_templates_dir: str = ""
     public_base_url: str = "http://127.0.0.1:5000"
     timezone: str = "Asia/Kolkata"
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -60,8 +70,15 @@ _ENV = {
     "twilio_from_number": "TWILIO_FROM_NUMBER",
     "twilio_base_url": "TWILIO_BASE_URL",
     "sms_gateway_url": "CMDMS_SMS_GATEWAY_URL",
+    "sms_gateway_sender_id": "CMDMS_SMS_GATEWAY_SENDER_ID",
+    "sms_gateway_entity_id": "CMDMS_SMS_GATEWAY_ENTITY_ID",
+    "sms_gateway_api_key": "CMDMS_SMS_GATEWAY_API_KEY",
     "fcm_project_id": "FCM_PROJECT_ID",
     "fcm_url": "FCM_URL",
+    "fcm_credentials_file": "FCM_CREDENTIALS_FILE",
+    "fcm_access_token": "FCM_ACCESS_TOKEN",
+    "notifications_policy_file": "CMDMS_NOTIFICATIONS_POLICY",
+    "notifications_templates_dir": "CMDMS_NOTIFICATIONS_TEMPLATES",
     "public_base_url": "CMDMS_PUBLIC_BASE_URL",
 }
 

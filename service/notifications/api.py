@@ -1,0 +1,153 @@
+"""REST API: notification listing, device registration, Twilio status callbacks, staff OTPs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from service.api_errors import fail
+from service.auth import guards
+from service.auth.models import ROLES
+from service.auth.scoping import can_see
+from service.extensions import db
+from service.masterdata.models import Consumer
+from service.notifications import otp, recipients
+from service.notifications.engine import STATUS_CALLBACK_PATH, current_engine
+from service.notifications.listing import Filters, UnknownConsumer, list_notifications
+from service.notifications.schemas import (
+    DeviceCreate,
+    NotificationQuery,
+    NotificationRead,
+    OtpCreate,
+    OtpVerify,
+)
+
+blp = Blueprint(
+    "notifications_api", __name__, url_prefix="/api/v1", description="Notifications and staff OTPs"
+)
+STAFF_ROLES = tuple(r for r in ROLES if r != "admin")
+
+
+@blp.route("/notifications", methods=["GET"])
+@guards.require("notifications:read")
+@blp.arguments(NotificationQuery, location="query")
+@blp.response(200, NotificationRead(many=True))
+def list_api(args: dict[str, Any]) -> Any:
+    """Notifications, newest first, scoped to the caller's org unit."""
+    filters = Filters(
+        consumer_ivrs=args.get("consumer"),
+        status=args.get("status"),
+        message_type=args.get("type"),
+        on_date=args.get("date"),
+        before_id=args.get("before_id"),
+        limit=args["limit"],
+    )
+    try:
+        return list_notifications(db.session(), guards.current_principal(), filters)
+    except UnknownConsumer:
+        fail(
+            404, "unknown_consumer", f"No consumer {filters.consumer_ivrs!r} in your area.", field="consumer"
+        )
+
+
+@blp.route("/notifications/devices", methods=["POST"])
+@guards.require("notifications:write")
+@blp.arguments(DeviceCreate)
+def register_device(args: dict[str, Any]) -> ResponseReturnValue:
+    """The consumer app registers its FCM token for a consumer."""
+    session = db.session()
+    principal = guards.current_principal()
+    consumer = session.execute(
+        select(Consumer.id, Consumer.org_unit_id).where(Consumer.ivrs_number == args["consumer"])
+    ).first()
+    if consumer is None or not can_see(session, principal, consumer.org_unit_id):
+        fail(404, "unknown_consumer", f"No consumer {args['consumer']!r}.", field="consumer")
+    token_id = recipients.register_device(
+        session, consumer.id, args["token"], args["platform"], principal.actor
+    )
+    session.commit()
+    return jsonify({"device_id": token_id}), 201
+
+
+@blp.route("/notifications/twilio/status", methods=["POST"])
+def twilio_status() -> ResponseReturnValue:
+    """Twilio's delivery status callback, checked against X-Twilio-Signature."""
+    engine = current_engine()
+    config = current_app.extensions["cmdms.config"]
+    url = config.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH
+    if request.query_string:
+        url += "?" + request.query_string.decode()
+    signature = request.headers.get("X-Twilio-Signature", "")
+    params = request.form.to_dict()
+    valid = bool(engine.twilio_auth_token) and RequestValidator(engine.twilio_auth_token).validate(
+        url, params, signature
+    )
+    if not valid:
+        fail(403, "invalid_signature", "X-Twilio-Signature does not match this request.")
+    sid, status = params.get("MessageSid"), params.get("MessageStatus")
+    if not sid or not status:
+        fail(400, "invalid_callback", "MessageSid and MessageStatus are required.", field="MessageSid")
+    session = db.session()
+    row = recipients.apply_twilio_status(session, sid, status, params.get("ErrorCode"))
+    if row is None:
+        session.rollback()
+        fail(404, "unknown_message", f"No notification was sent as {sid!r}.", field="MessageSid")
+    result = {"notification_id": row.id, "status": row.status}
+    session.commit()
+    return jsonify(result), 200
+
+
+def _person() -> Any:
+    principal = guards.current_principal()
+    if principal.kind != "user" or principal.user_id is None:
+        fail(403, "person_required", "OTPs are for people logged in, not for API keys.")
+    return principal
+
+
+@blp.route("/otp", methods=["POST"])
+@guards.require("notifications:write", roles=STAFF_ROLES)
+@blp.arguments(OtpCreate)
+def issue_otp(args: dict[str, Any]) -> ResponseReturnValue:
+    """Send the logged-in staff member an OTP for one purpose and object."""
+    principal = _person()
+    session = db.session()
+    issued = otp.issue(session, user_id=principal.user_id, purpose=args["purpose"], object_key=args["object"])
+    session.commit()
+    return jsonify(
+        {
+            "otp_id": issued.otp_id,
+            "expires_at": issued.expires_at.isoformat(),
+            "notification_id": issued.notification_id,
+        }
+    ), 201
+
+
+@blp.route("/otp/verify", methods=["POST"])
+@guards.require("notifications:write", roles=STAFF_ROLES)
+@blp.arguments(OtpVerify)
+def verify_otp(args: dict[str, Any]) -> ResponseReturnValue:
+    """Check a code; the attempt counts even when it is wrong."""
+    principal = _person()
+    session = db.session()
+    result = otp.verify(
+        session,
+        user_id=principal.user_id,
+        purpose=args["purpose"],
+        object_key=args["object"],
+        code=args["code"],
+    )
+    session.commit()
+    if not result.ok:
+        fail(
+            403,
+            f"otp_{result.reason}",
+            f"OTP not accepted: {result.reason.replace('_', ' ')}.",
+            reason=result.reason,
+            attempts_left=result.attempts_left,
+        )
+    return jsonify({"verified": True, "reason": "ok"}), 200

@@ -1,0 +1,171 @@
+"""Staff one-time passwords for approvals (e.g. confirming a disconnection batch).
+
+Six digits from `secrets`, only an HMAC-SHA256 (keyed with the app secret, bound to user,
+purpose and object) is stored; valid 5 minutes, 3 attempts, one use. The code goes out by SMS
+on the urgent queue, sealed inside the queued notification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service.audit.log import Actor, record
+from service.notifications.engine import NotificationEngine, current_engine
+from service.notifications.models import StaffOtp
+from service.notifications.sending import notify
+
+VALIDITY = timedelta(minutes=5)
+MAX_ATTEMPTS = 3
+REASONS = ("ok", "wrong", "expired", "attempts_exhausted", "wrong_purpose", "used", "not_found")
+
+
+@dataclass(frozen=True)
+class IssuedOtp:
+    otp_id: int
+    expires_at: datetime
+    notification_id: int
+
+
+@dataclass(frozen=True)
+class Verification:
+    reason: str  # one of REASONS
+    attempts_left: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == "ok"
+
+
+def _digest(secret_key: str, user_id: int, purpose: str, object_key: str, code: str) -> str:
+    message = f"{user_id}|{purpose}|{object_key}|{code}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def issue(
+    session: Session,
+    *,
+    user_id: int,
+    purpose: str,
+    object_key: str,
+    purpose_label: str | None = None,
+    now: datetime | None = None,
+    engine: NotificationEngine | None = None,
+) -> IssuedOtp:
+    """A new OTP for `purpose` on `object_key` (e.g. "disconnection_batch", "42"), sent by SMS.
+
+    Earlier unused OTPs of the same user for the same purpose and object stop working.
+    """
+    engine = engine or current_engine()
+    now = now or datetime.now(UTC)
+    if not purpose or not object_key:
+        raise ValueError("purpose and object_key are required")
+    session.execute(
+        update(StaffOtp)
+        .where(
+            StaffOtp.user_id == user_id,
+            StaffOtp.purpose == purpose,
+            StaffOtp.object_key == object_key,
+            StaffOtp.status == "active",
+        )
+        .values(status="superseded")
+    )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    otp = StaffOtp(
+        user_id=user_id,
+        purpose=purpose,
+        object_key=object_key,
+        code_hash=_digest(engine.secret_key, user_id, purpose, object_key, code),
+        status="active",
+        attempts=0,
+        max_attempts=MAX_ATTEMPTS,
+        expires_at=now + VALIDITY,
+    )
+    session.add(otp)
+    session.flush()
+    label = (purpose_label or f"{purpose} {object_key}").replace("_", " ")[:40]
+    sent = notify(
+        session,
+        user_id=user_id,
+        message_type="staff_otp",
+        params={"purpose": label, "minutes": str(int(VALIDITY.total_seconds() // 60))},
+        secret_params={"otp": code},
+        dedupe_key=f"otp:{otp.id}",
+        now=now,
+        engine=engine,
+    )
+    otp.notification_id = sent.notification_id
+    record(
+        session,
+        Actor("system", "otp"),
+        "otp_issued",
+        "staff_otp",
+        str(otp.id),
+        None,
+        {"user_id": user_id, "purpose": purpose, "object": object_key, "expires_at": otp.expires_at},
+    )
+    return IssuedOtp(otp.id, otp.expires_at, sent.notification_id)
+
+
+def verify(
+    session: Session,
+    *,
+    user_id: int,
+    purpose: str,
+    object_key: str,
+    code: str,
+    now: datetime | None = None,
+    engine: NotificationEngine | None = None,
+) -> Verification:
+    """Check `code` against the user's latest OTP; the caller commits (attempts count)."""
+    engine = engine or current_engine()
+    now = now or datetime.now(UTC)
+    otp = session.scalar(
+        select(StaffOtp)
+        .where(StaffOtp.user_id == user_id, StaffOtp.status != "superseded")
+        .order_by(StaffOtp.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    result = _check(otp, purpose, object_key, code, now, engine.secret_key)
+    if otp is not None:
+        record(
+            session,
+            Actor("user", str(user_id)),
+            "otp_verify",
+            "staff_otp",
+            str(otp.id),
+            None,
+            {"purpose": purpose, "object": object_key, "result": result.reason},
+        )
+    return result
+
+
+def _check(
+    otp: StaffOtp | None, purpose: str, object_key: str, code: str, now: datetime, secret_key: str
+) -> Verification:
+    if otp is None:
+        return Verification("not_found")
+    if otp.status == "used":
+        return Verification("used")
+    if otp.status == "exhausted" or otp.attempts >= otp.max_attempts:
+        return Verification("attempts_exhausted")
+    if now >= otp.expires_at:
+        return Verification("expired")
+    otp.attempts += 1
+    left = otp.max_attempts - otp.attempts
+    if left == 0:
+        otp.status = "exhausted"
+    if (otp.purpose, otp.object_key) != (purpose, object_key):
+        return Verification("wrong_purpose", left)
+    given = _digest(secret_key, otp.user_id, otp.purpose, otp.object_key, str(code).strip())
+    if not hmac.compare_digest(given, otp.code_hash):
+        return Verification("wrong", left)
+    otp.status, otp.used_at = "used", now
+    return Verification("ok", left)
