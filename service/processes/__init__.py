@@ -1,7 +1,38 @@
-"""processes area (filled in by its issue)."""
+"""processes area: BPMN instances, the work queue, service-task operations, timers, webhooks."""
+
+from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+_hooked = False
 
 
 def init_app(app: Flask) -> None:
-    from service.processes import models  # noqa: F401  (registers the tables)
+    global _hooked
+    from service.demo.seed import register_step
+    from service.extensions import api, csrf
+    from service.ops.periodic import register_periodic
+    from service.processes import api as processes_api
+    from service.processes import cli, demo, library, models, timers, views  # noqa: F401
+    from service.processes.check import check_loaded
+    from service.processes.operations import register_builtin_operations
+    from service.web.nav import register_nav
+
+    register_builtin_operations()
+    # Process files are validated at start-up: a broken file stops the app with file and element.
+    app.extensions[library.KEY] = library.build()
+    check_loaded(app)
+    if not _hooked:
+        event.listen(Session, "after_commit", timers.schedule_after_commit)
+        event.listen(Session, "after_soft_rollback", timers.forget_after_rollback)
+        _hooked = True
+    csrf.exempt(processes_api.blp)
+    api.register_blueprint(processes_api.blp)
+    app.register_blueprint(views.bp)
+    cli.register(app)
+    register_periodic("processes.timers", 5, timers.sweep_timers)
+    register_step("field inspections", demo.seed_inspections)
+    register_nav("Work queue", "processes.queue", roles=("field_officer", "control_centre"), order=20)
+    register_nav("Processes", "processes.instances", roles=("admin",), order=60)

@@ -1,0 +1,245 @@
+"""The work queue: who may see and work an item, filters, claim / unclaim / reassign, completion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from service.audit.log import record
+from service.auth.models import User
+from service.auth.principal import Principal
+from service.auth.scoping import can_see, scope_to_org
+from service.masterdata.models import OrgUnit
+from service.processes.library import workflows
+from service.processes.models import ProcessInstance, WorkItem
+from service.processes.runtime import ProcessConflict, advance_instance, lock_instance, record_event
+from workflows import forms
+from workflows.engine import CompleteUserTask
+
+SORTS = {
+    "due": (WorkItem.due_at.asc().nulls_last(), WorkItem.id),
+    "created": (WorkItem.created_at.desc(), WorkItem.id.desc()),
+    "priority": (WorkItem.priority.desc(), WorkItem.due_at.asc().nulls_last(), WorkItem.id),
+}
+DUE_CHOICES = ("", "overdue", "today", "week", "none")
+SCOPES = ("mine", "group", "all")
+STATUSES = ("open", "completed", "cancelled", "any")
+PAGE_SIZE = 100
+
+
+class FormInvalid(ValueError):
+    def __init__(self, errors: list[forms.FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+class NotAllowed(PermissionError):
+    pass
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    scope: str = "group"  # mine | group (mine + my candidate groups) | all (admins, supervisors)
+    process: str = ""
+    task: str = ""
+    org_unit: str = ""  # org unit code; its subtree
+    due: str = ""
+    status: str = "open"
+    text: str = ""
+    sort: str = "due"
+
+    @classmethod
+    def from_args(cls, args: Any) -> QueueFilter:
+        f = cls(
+            scope=args.get("scope", "group"),
+            process=args.get("process", "")[:100],
+            task=args.get("task", "")[:100],
+            org_unit=args.get("org_unit", "")[:32],
+            due=args.get("due", ""),
+            status=args.get("status", "open"),
+            text=args.get("q", "")[:100],
+            sort=args.get("sort", "due"),
+        )
+        return replace(
+            f,
+            scope=f.scope if f.scope in SCOPES else "group",
+            due=f.due if f.due in DUE_CHOICES else "",
+            status=f.status if f.status in STATUSES else "open",
+            sort=f.sort if f.sort in SORTS else "due",
+        )
+
+
+def visible_items(principal: Principal) -> Select[tuple[WorkItem]]:
+    """Items of my org subtree and of my role's candidate groups (admins: every role)."""
+    stmt = scope_to_org(select(WorkItem), WorkItem.org_unit_id, principal)
+    if principal.role != "admin":
+        stmt = stmt.where(or_(WorkItem.role == principal.role, WorkItem.assignee_id == principal.user_id))
+    return stmt
+
+
+def list_items(
+    session: Session, principal: Principal, f: QueueFilter, limit: int = PAGE_SIZE
+) -> list[WorkItem]:
+    stmt = visible_items(principal)
+    if f.scope == "mine":
+        stmt = stmt.where(WorkItem.assignee_id == principal.user_id)
+    elif f.scope == "group":
+        stmt = stmt.where(or_(WorkItem.assignee_id.is_(None), WorkItem.assignee_id == principal.user_id))
+    if f.status != "any":
+        stmt = stmt.where(WorkItem.status == f.status)
+    if f.process:
+        stmt = stmt.where(WorkItem.process_id == f.process)
+    if f.task:
+        stmt = stmt.where(WorkItem.bpmn_id == f.task)
+    if f.org_unit:
+        path = select(OrgUnit.path).where(OrgUnit.code == f.org_unit).scalar_subquery()
+        stmt = stmt.where(WorkItem.org_unit_id.in_(select(OrgUnit.id).where(OrgUnit.path.startswith(path))))
+    now = datetime.now(UTC)
+    if f.due == "overdue":
+        stmt = stmt.where(WorkItem.due_at < now)
+    elif f.due == "today":
+        stmt = stmt.where(WorkItem.due_at < now.replace(hour=23, minute=59, second=59))
+    elif f.due == "week":
+        stmt = stmt.where(WorkItem.due_at < now + timedelta(days=7))
+    elif f.due == "none":
+        stmt = stmt.where(WorkItem.due_at.is_(None))
+    if f.text:
+        like = f"%{f.text.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(or_(WorkItem.name.ilike(like), WorkItem.business_key.ilike(like)))
+    return list(session.scalars(stmt.order_by(*SORTS[f.sort]).limit(limit)))
+
+
+def get_item(session: Session, principal: Principal, item_id: int) -> WorkItem:
+    item = session.scalar(visible_items(principal).where(WorkItem.id == item_id))
+    if item is None:
+        raise LookupError(f"no work item {item_id} for you")
+    return item
+
+
+def is_supervisor_of(session: Session, principal: Principal, item: WorkItem) -> bool:
+    """Admins, and people of the item's role whose org unit lies strictly above the item's."""
+    if principal.role == "admin":
+        return True
+    if principal.role != item.role or principal.org_unit_id is None or item.org_unit_id is None:
+        return False
+    return principal.org_unit_id != item.org_unit_id and can_see(session, principal, item.org_unit_id)
+
+
+def _locked_item(session: Session, principal: Principal, item_id: int) -> WorkItem:
+    get_item(session, principal, item_id)
+    item = session.scalar(select(WorkItem).where(WorkItem.id == item_id).with_for_update())
+    assert item is not None
+    session.refresh(item)
+    if item.status != "open":
+        raise ProcessConflict("task_closed", f"This task is already {item.status}.", work_item_id=item.id)
+    return item
+
+
+def claim(session: Session, principal: Principal, item_id: int) -> WorkItem:
+    item = _locked_item(session, principal, item_id)
+    if item.assignee_id not in (None, principal.user_id):
+        holder = session.get(User, item.assignee_id)
+        raise ProcessConflict(
+            "already_claimed",
+            f"{holder.username if holder else 'someone'} has claimed this task.",
+            work_item_id=item.id,
+        )
+    item.assignee_id = principal.user_id
+    _note(session, item, principal, "claimed")
+    return item
+
+
+def unclaim(session: Session, principal: Principal, item_id: int) -> WorkItem:
+    item = _locked_item(session, principal, item_id)
+    if item.assignee_id != principal.user_id and not is_supervisor_of(session, principal, item):
+        raise NotAllowed("Only the person who claimed the task or a supervisor may release it.")
+    item.assignee_id = None
+    _note(session, item, principal, "unclaimed")
+    return item
+
+
+def reassign(session: Session, principal: Principal, item_id: int, username: str) -> WorkItem:
+    item = _locked_item(session, principal, item_id)
+    if not is_supervisor_of(session, principal, item):
+        raise NotAllowed("Only a supervisor (higher in the org tree) or an admin may reassign a task.")
+    target = session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))
+    if target is None:
+        raise LookupError(f"no active user {username!r}")
+    target_principal = Principal("user", target.username, target.org_unit_id, target.role, user_id=target.id)
+    if target.role not in (item.role, "admin") or not can_see(session, target_principal, item.org_unit_id):
+        raise NotAllowed(f"{username} is not in this task's candidate group and org unit.")
+    item.assignee_id = target.id
+    _note(session, item, principal, "reassigned", to=username)
+    return item
+
+
+def _note(session: Session, item: WorkItem, principal: Principal, kind: str, **detail: Any) -> None:
+    instance = session.get(ProcessInstance, item.instance_id)
+    assert instance is not None
+    record_event(session, instance, kind, principal.actor, bpmn_id=item.bpmn_id, name=item.name, **detail)
+    record(
+        session,
+        principal.actor,
+        kind,
+        "work_item",
+        str(item.id),
+        None,
+        {"assignee_id": item.assignee_id, **detail},
+    )
+
+
+def check_form(item: WorkItem, values: dict[str, Any]) -> dict[str, Any]:
+    errors = forms.validate(item.form_schema, values)
+    if errors:
+        raise FormInvalid(errors)
+    return forms.complete_values(item.form_schema, values)
+
+
+def complete(
+    session: Session,
+    principal: Principal,
+    item_id: int,
+    values: dict[str, Any],
+    expected_version: int | None = None,
+) -> WorkItem:
+    """Validate the form, then complete the user task and advance its instance (locked)."""
+    item = get_item(session, principal, item_id)
+    data = check_form(item, values)
+    # Lock order: instance, then item (the same order as every other writer).
+    lock_instance(session, item.instance_id)
+    item = _locked_item(session, principal, item_id)
+    if item.assignee_id not in (None, principal.user_id) and not is_supervisor_of(session, principal, item):
+        raise ProcessConflict(
+            "claimed_by_other", "Another person has claimed this task.", work_item_id=item.id
+        )
+    item.status, item.result = "completed", data
+    item.completed_at, item.completed_by = datetime.now(UTC), principal.name
+    item.assignee_id = item.assignee_id or principal.user_id
+    advance_instance(
+        session, item.instance_id, CompleteUserTask(item.task_id, data), principal.actor, expected_version
+    )
+    record(session, principal.actor, "complete", "work_item", str(item.id), None, data)
+    return item
+
+
+def bulk_action(session: Session, principal: Principal, item_ids: list[int], action: str) -> list[WorkItem]:
+    """Approve or reject several tasks of one kind with the values the BPMN file declares."""
+    if not item_ids:
+        raise ValueError("select at least one task")
+    items = [get_item(session, principal, i) for i in item_ids]
+    kinds = {(i.process_id, i.bpmn_id) for i in items}
+    if len(kinds) != 1:
+        raise ValueError("bulk actions need tasks of one kind (the same step of the same process)")
+    first = items[0]
+    instance = session.get(ProcessInstance, first.instance_id)
+    assert instance is not None
+    definition = workflows().library.get(first.process_id, instance.spec_hash)
+    info = definition.user_tasks.get(first.bpmn_id)
+    values = info.bulk_actions.get(action) if info else None
+    if values is None:
+        raise ValueError(f"the step {first.name!r} does not allow bulk {action}")
+    return [complete(session, principal, i.id, dict(values)) for i in items]
