@@ -1,0 +1,1 @@
+"""AMR: MIOS CDF XML files (parser and simulator)."""

@@ -1,0 +1,1 @@
+"""IEC 61968-9 (CIM) MeterReadings and EndDeviceEvents messages (parsers and simulator)."""

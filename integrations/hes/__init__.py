@@ -1,0 +1,1 @@
+"""Head-end systems: the HES push JSON format (parser and simulator)."""

@@ -1,0 +1,1 @@
+"""SCADA / SHMS / MDAS feeder and DT energy, JSON and CSV (parser and simulator)."""

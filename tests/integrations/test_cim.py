@@ -1,0 +1,159 @@
+"""IEC 61968-9: envelope checked, ReadingType decoded, event types mapped to IS 15959 codes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from integrations.canonical import ParseError
+from integrations.cim import simulator
+from integrations.cim.end_device_events import parse_end_device_events
+from integrations.cim.event_types import CIM_TO_IS, EVENT_TYPE_TABLE, IS_TO_CIM, is_code_for
+from integrations.cim.meter_readings import parse_meter_readings
+from integrations.cim.reading_types import Decoded, decode, encode_interval, encode_register
+from integrations.is15959 import EVENT_CODES
+from integrations.simulation import SimMeter, simulate_day
+from tests.integrations.conftest import sample, utc
+
+
+def test_reading_type_fields_decode_into_channel_interval_and_scale() -> None:
+    assert decode("0.0.5.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0") == Decoded("interval", "kwh", 30)
+    assert decode("0.0.2.4.19.1.12.0.0.0.0.0.0.0.0.3.72.0") == Decoded("interval", "kwh_export", 15)
+    assert decode("0.0.2.4.4.1.12.0.0.0.0.0.0.0.0.3.73.0") == Decoded("interval", "kvarh_lag", 15)
+    assert decode("0.0.5.4.1.1.12.0.0.0.0.0.0.0.0.0.72.0") == Decoded("interval", "kwh", 30, scale=0.001)
+    assert decode("0.2.7.12.0.1.54.0.0.0.0.0.0.0.64.0.29.0") == Decoded("interval", "voltage_y", 60)
+    assert decode("8.0.0.3.1.1.12.0.0.0.0.2.0.0.0.3.72.0") == Decoded("register", "kwh", 0, "billing", 2)
+    assert decode("8.8.0.6.1.1.8.0.0.0.0.0.0.0.0.3.38.0") == Decoded("register", "md_kw", 0, "billing", 0)
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["0.0.5.4.1.1.99.0.0.0.0.0.0.0.0.3.72.0", "0.0.5.4.1.1.12", "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r"],
+)
+def test_reading_types_we_do_not_store_are_refused_by_name(ref: str) -> None:
+    reason = decode(ref)
+    assert isinstance(reason, str) and ref in reason
+
+
+@pytest.mark.parametrize(
+    "channel", ["kwh", "kvah", "kvarh_lag", "kvarh_lead", "kwh_export", "voltage_r", "current_b"]
+)
+def test_every_interval_channel_encodes_to_a_reading_type_that_decodes_back(channel: str) -> None:
+    assert decode(encode_interval(channel, 15)) == Decoded("interval", channel, 15)
+
+
+def test_register_reading_types_round_trip() -> None:
+    for channel in ("kwh", "kvah", "md_kw", "md_kva", "avg_pf"):
+        decoded = decode(encode_register(channel, "billing", 3))
+        assert isinstance(decoded, Decoded) and (decoded.channel, decoded.tod_zone) == (channel, 3)
+
+
+def test_event_type_table_is_one_to_one_and_names_only_is_15959_codes() -> None:
+    assert len(CIM_TO_IS) == len(IS_TO_CIM) == len(EVENT_TYPE_TABLE)
+    assert all(code in EVENT_CODES for code in IS_TO_CIM)
+    assert is_code_for("0.12.66.242") == 201
+    assert is_code_for("3.26.38.85") == 101  # a specific device type matches the "any device" entry
+    assert is_code_for("0.99.99.99") is None
+
+
+def test_meter_readings_message_is_decoded_with_exact_utc_times_and_scaling(now: int) -> None:
+    batch = parse_meter_readings(sample("cim_meter_readings.xml"), now=now)
+    assert (batch.source, batch.message_id) == ("cim:UHES-1", "MR-20261128-0001")
+    iv = batch.intervals
+    rows = sorted(
+        zip(iv.meter, iv.channel, iv.interval_end.tolist(), iv.value, iv.interval_minutes, strict=True)
+    )
+    # 250 Wh (multiplier 0) is stored as 0.25 kWh; IST 00:30 is 19:00 UTC the day before.
+    assert rows == [
+        ("S00000201", "kwh", utc("2026-11-26T19:00:00"), 0.21, 30),
+        ("S00000201", "kwh", utc("2026-11-26T19:30:00"), 0.19, 30),
+        ("S00000201", "kwh", utc("2026-11-26T20:00:00"), 0.25, 30),
+        ("S00000201", "voltage_r", utc("2026-11-26T19:00:00"), 231.5, 30),
+        ("S00000202", "kwh", utc("2026-11-26T19:00:00"), 0.4, 30),
+    ]
+
+
+def test_meter_readings_reports_unknown_reading_type_and_duplicate_interval(now: int) -> None:
+    batch = parse_meter_readings(sample("cim_meter_readings.xml"), now=now)
+    iv = batch.intervals
+    # The Wh block repeats S00000201's first kWh interval (210 Wh): the first one (0.21) is kept.
+    first = (iv.meter == "S00000201") & (iv.channel == "kwh")
+    assert iv.value[first].tolist() == [0.21, 0.19, 0.25]
+    assert iv.meter[iv.channel == "voltage_r"].tolist() == ["S00000201"]
+    assert iv.value[iv.meter == "S00000202"].tolist() == [0.4]  # named by Names/name, not the UUID
+    assert [(r.locator, r.field, r.meter) for r in batch.rejects] == [
+        ("MeterReading[1]/IntervalBlocks[1]", "ReadingType", "S00000202"),
+        ("MeterReading[0]/IntervalBlocks[2]/IntervalReadings[1]", "kwh", "S00000201"),
+    ]
+    assert batch.rejects[0].reason == (
+        "unknown reading type 0.0.5.4.1.1.99.0.0.0.0.0.0.0.0.3.72.0 (not a channel we store); 1 values not stored"
+    )
+    assert batch.rejects[1].reason == "duplicate interval in this message (the first one is kept)"
+    rg = batch.registers
+    assert (rg.meter.tolist(), rg.kind.tolist(), rg.channel.tolist(), rg.value.tolist()) == (
+        ["S00000201"],
+        ["daily"],
+        ["kwh"],
+        [1520.75],
+    )
+    assert rg.read_at.tolist() == [utc("2026-11-26T18:30:00")]
+
+
+def test_end_device_events_map_to_is_15959_codes(now: int) -> None:
+    batch = parse_end_device_events(sample("cim_end_device_events.xml"), now=now)
+    ev = batch.events
+    assert ev.code.tolist() == [201, 101]
+    assert ev.occurred_at.tolist() == [utc("2026-11-27T08:40:05"), utc("2026-11-27T14:30:00")]
+    assert ev.snapshot[0] == {"current_r": 3.2, "cim_mrid": "evt-1", "cim_type": "0.12.66.242"}
+    assert [(r.locator, r.field, r.reason) for r in batch.rejects] == [
+        ("EndDeviceEvent[2]", "EndDeviceEventType", "unknown EndDeviceEventType '0.99.99.99'")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            b"<EventMessage><Header><Verb>created</Verb><Noun>EndDeviceEvents</Noun></Header><Payload/></EventMessage>",
+            "Noun 'EndDeviceEvents' sent to the MeterReadings endpoint",
+        ),
+        (
+            b"<EventMessage><Header><Verb>deleted</Verb><Noun>MeterReadings</Noun></Header><Payload/></EventMessage>",
+            "Verb 'deleted' is not accepted for MeterReadings (use one of ('create', 'created', 'change', 'changed', 'reply'))",
+        ),
+        (b"<MeterReadings/>", "the message has no Payload"),
+        (
+            b"<EventMessage><Header><Noun>MeterReadings</Noun></Header><Payload/></EventMessage>",
+            "the message Header must have a Verb and a Noun",
+        ),
+        (b"not xml at all", "not well-formed XML: syntax error: line 1, column 0"),
+    ],
+)
+def test_bad_envelope_refuses_the_whole_message(body: bytes, reason: str, now: int) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_meter_readings(body, now=now)
+    assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize("parse", [parse_meter_readings, parse_end_device_events])
+@pytest.mark.parametrize("body", [simulator.billion_laughs(), simulator.external_entity()])
+def test_xml_bombs_and_external_entities_are_refused(parse: object, body: bytes, now: int) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse(body, now=now)  # type: ignore[operator]
+    assert caught.value.code == "forbidden_xml"
+
+
+def test_simulated_message_round_trips(now: int) -> None:
+    sims = [
+        simulate_day(SimMeter(f"S0000090{i}", phases=3, faults=("gap", "tamper_magnet")), date(2026, 11, 26))
+        for i in range(3)
+    ]
+    batch = parse_meter_readings(simulator.meter_readings_message(sims), now=now)
+    assert batch.rejects == []
+    assert len(batch.intervals) == sum(int(s.present.sum()) * len(s.channels) for s in sims)
+    kwh = (batch.intervals.meter == "S00000901") & (batch.intervals.channel == "kwh")
+    np.testing.assert_allclose(batch.intervals.value[kwh], sims[1].channels["kwh"][sims[1].present])
+    events = parse_end_device_events(simulator.end_device_events_message(sims), now=now)
+    assert events.events.code.tolist() == [201, 201, 201]
