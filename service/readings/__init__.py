@@ -46,6 +46,9 @@ def init_app(app: Flask) -> None:
 
     csrf.exempt(readings_api.bp)
     api.register_blueprint(readings_api.bp)
+    from service.readings import adapters_http  # adapters: HTTP pushes and the AMR drop folder
+
+    adapters_http.init_app(app)
     register_periodic("readings.partitions_ahead", 24 * 3600, jobs.create_partitions_ahead)
     register_periodic("readings.replay_quarantine", 300, jobs.replay_quarantine, queue="ingest")
     register_periodic("readings.requeue_stored_batches", 600, jobs.requeue_stored_batches)

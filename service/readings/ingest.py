@@ -254,12 +254,13 @@ class _Run:
         ids = self._resolve(model, column, distinct)
         return np.where(ids[codes] >= 0, ids[codes], -1 - codes) if len(distinct) else np.empty(0, np.int64)
 
-    def _span(self, stamps: npt.NDArray[np.datetime64], table: str) -> None:
+    def _span(self, stamps: npt.NDArray[np.datetime64], table: str) -> tuple[datetime, datetime]:
         first = stamps.min().astype("datetime64[s]").astype(datetime).replace(tzinfo=UTC)
         last = stamps.max().astype("datetime64[s]").astype(datetime).replace(tzinfo=UTC)
         partitions.ensure_partitions(self.session, table, partitions.months_between(first, last))
         self.first_at = first if self.first_at is None else min(self.first_at, first)
         self.last_at = last if self.last_at is None else max(self.last_at, last)
+        return first, last
 
     def _finish(self, measure: str, checks: _Checks) -> None:
         # Reported in row order, whichever check refused them.
@@ -339,17 +340,23 @@ class _Run:
         if len(known) == 0:
             return
         self.meter_ids.update(np.unique(subjects[known]).tolist())
-        self._span(ends[known], "interval_readings")
-        buffer = store.binary_copy_buffer(
-            [
-                (">i4", subjects[known]),
-                (">i2", channel_codes[known]),
-                (">i8", store.timestamps_us(ends[known])),
-                (">f8", values[known]),
-                (">i2", minutes[known]),
-            ]
+        first, last = self._span(ends[known], "interval_readings")
+        columns = (
+            subjects[known],
+            channel_codes[known],
+            store.timestamps_us(ends[known]),
+            values[known],
+            minutes[known],
         )
-        store.stage_binary(self.session, store.INTERVAL, buffer)
+        if store.copy_new_intervals(
+            self.session, *columns, self.batch.source, self.result.batch_id, span=(first, last)
+        ):
+            self.result._add("interval", "stored", len(known))
+            return
+        dtypes = (">i4", ">i2", ">i8", ">f8", ">i2")
+        store.stage_binary(
+            self.session, store.INTERVAL, store.binary_copy_buffer(list(zip(dtypes, columns, strict=True)))
+        )
         self._merge(store.INTERVAL, len(known))
 
     def registers(self) -> None:

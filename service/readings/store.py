@@ -49,17 +49,92 @@ def timestamps_us(ts: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
     return out
 
 
-def binary_copy_buffer(columns: Sequence[tuple[str, npt.NDArray[Any]]]) -> bytes:
-    """A COPY BINARY stream of fixed-width, non-null columns: [(big-endian dtype, values)]."""
+def binary_rows(columns: Sequence[tuple[str, Any]]) -> bytes:
+    """COPY BINARY tuples of fixed-width, non-null columns: [(big-endian dtype, values)].
+
+    A dtype "S<n>" is a text column whose values are all n bytes long (a constant or one group).
+    """
     fields: list[tuple[str, str]] = [("n", ">i2")]
     for i, (dtype, _) in enumerate(columns):
         fields += [(f"l{i}", ">i4"), (f"v{i}", dtype)]
-    rows = np.empty(len(columns[0][1]), dtype=np.dtype(fields))
+    length = next(len(v) for _, v in columns if isinstance(v, np.ndarray))
+    rows = np.empty(length, dtype=np.dtype(fields))
     rows["n"] = len(columns)
     for i, (dtype, values) in enumerate(columns):
         rows[f"l{i}"] = np.dtype(dtype).itemsize
         rows[f"v{i}"] = values
-    return _HEADER + rows.tobytes() + _TRAILER
+    return rows.tobytes()
+
+
+def binary_copy_buffer(columns: Sequence[tuple[str, Any]]) -> bytes:
+    return _HEADER + binary_rows(columns) + _TRAILER
+
+
+def copy_new_intervals(
+    session: Session,
+    meter_ids: npt.NDArray[Any],
+    channel_codes: npt.NDArray[Any],
+    ends_us: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64],
+    minutes: npt.NDArray[Any],
+    source: str,
+    batch_id: int,
+    span: tuple[Any, Any],
+) -> bool:
+    """Fast path for the usual case, keys never seen: COPY straight into the partitions.
+
+    Measured (benchmarks/ingest.py): INSERT ... SELECT ... ON CONFLICT from staging runs at
+    about a third of COPY's rate. When no stored row of these meters and channels falls in the
+    batch's time span, the rows are copied directly inside a savepoint; a concurrent batch
+    that stored one of the keys meanwhile makes the COPY fail, and the caller falls back to
+    staging + merge. Returns whether the rows were stored.
+    """
+    import psycopg2.errors
+
+    channels = [CODES["interval_channel"][c - 1] for c in np.unique(channel_codes)]
+    cur = raw_connection(session).cursor()
+    try:
+        cur.execute(
+            "SELECT EXISTS (SELECT 1 FROM interval_readings WHERE meter_id = ANY(%(m)s)"
+            " AND channel = ANY(%(c)s) AND interval_end BETWEEN %(first)s AND %(last)s)",
+            {"m": np.unique(meter_ids).tolist(), "c": channels, "first": span[0], "last": span[1]},
+        )
+        if cur.fetchone()[0]:
+            return False
+        source_bytes = source.encode()
+        parts = [_HEADER]
+        for code in np.unique(channel_codes):
+            rows = np.flatnonzero(channel_codes == code)
+            name = CODES["interval_channel"][code - 1].encode()
+            parts.append(
+                binary_rows(
+                    [
+                        (">i4", meter_ids[rows]),
+                        (f"S{len(name)}", name),
+                        (">i8", ends_us[rows]),
+                        (">f8", values[rows]),
+                        (">i2", minutes[rows]),
+                        ("S3", b"raw"),
+                        (f"S{len(source_bytes)}", source_bytes),
+                        (">i8", batch_id),
+                    ]
+                )
+            )
+        parts.append(_TRAILER)
+        cur.execute("SAVEPOINT readings_copy")
+        try:
+            cur.copy_expert(
+                "COPY interval_readings (meter_id, channel, interval_end, value, interval_minutes, quality,"
+                " source, batch_id) FROM STDIN WITH (FORMAT binary)",
+                io.BytesIO(b"".join(parts)),
+            )
+        except psycopg2.errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT readings_copy")
+            return False
+        cur.execute("RELEASE SAVEPOINT readings_copy")
+        return True
+    finally:
+        cur.close()
 
 
 def raw_connection(session: Session) -> Any:

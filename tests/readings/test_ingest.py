@@ -126,3 +126,37 @@ def test_unreadable_rows_are_rejected_and_good_rows_kept(session: Any, meters: A
     assert [r[2] for r in stored_intervals(session, meters["M1"])] == [0.1]
     stored = session.execute(text("SELECT rejects FROM ingest_batches")).scalar_one()
     assert stored == result.rejects
+
+
+def test_new_batch_of_several_channels_and_meters_is_stored_whole(
+    session: Any, meters: Any, ingest: Any
+) -> None:
+    rows = (
+        day_of("M2", [230.5, 231.0], channel="voltage_r")
+        + day_of("M1", [0.1, 0.2])
+        + day_of("M2", [0.3], channel="kvarh_lag")
+        + day_of("M1", [4.5], channel="current_r")
+    )
+    result = ingest(intervals_batch(rows))
+
+    assert (result.stored, result.rejects) == (6, [])
+    assert [(r[0], r[2]) for r in stored_intervals(session, meters["M1"])] == [
+        ("current_r", 4.5),
+        ("kwh", 0.1),
+        ("kwh", 0.2),
+    ]
+    assert [(r[0], r[2]) for r in stored_intervals(session, meters["M2"])] == [
+        ("kvarh_lag", 0.3),
+        ("voltage_r", 230.5),
+        ("voltage_r", 231.0),
+    ]
+
+
+def test_batch_overlapping_stored_span_merges_new_and_existing_keys(
+    session: Any, meters: Any, ingest: Any
+) -> None:
+    ingest(intervals_batch(day_of("M1", [0.1, 0.2])))
+    result = ingest(intervals_batch(day_of("M1", [0.1, 0.2, 0.3, 0.4]) + day_of("M2", [9.0])))
+
+    assert (result.stored, result.unchanged, result.revised) == (3, 2, 0)
+    assert [r[2] for r in stored_intervals(session, meters["M1"])] == [0.1, 0.2, 0.3, 0.4]

@@ -200,4 +200,4 @@ def test_nothing_of_a_batch_remains_when_the_caller_rolls_back(session: Any, met
     session.rollback()
 
     for table in ("ingest_batches", "interval_readings", "quarantined_readings", "audit_log"):
-        assert session.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0, table
+        assert session.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0, table  # noqa: S608
