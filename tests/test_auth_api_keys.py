@@ -1,0 +1,86 @@
+"""API keys: missing, wrong, revoked and under-scoped keys; the CLI that creates and revokes them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from service.audit.models import AuditEntry
+from service.auth.models import ApiKey
+from tests.masterdata.conftest import consumer_row
+
+URL = "/api/v1/masterdata/consumers"
+
+
+def test_no_credentials_is_401_missing_credentials(demo, client) -> None:
+    response = client.get(URL)
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "missing_credentials"
+    assert client.post(URL, json=[]).get_json()["error"] == "missing_credentials"
+
+
+def test_wrong_key_is_401_invalid_api_key(demo, client, make_api_key) -> None:
+    real = make_api_key("masterdata:read")["Authorization"]
+    forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
+    for header in (forged, "Bearer cmdms_000000000000_nothing", "Bearer not-a-key"):
+        response = client.get(URL, headers={"Authorization": header})
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "invalid_api_key"
+
+
+def test_other_authorization_scheme_is_401(demo, client) -> None:
+    response = client.get(URL, headers={"Authorization": "Basic YWRtaW46Y21kbXMtZGVtbw=="})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_authorization"
+
+
+def test_key_without_the_scope_is_403_insufficient_scope(demo, client, make_api_key) -> None:
+    reader = make_api_key("masterdata:read", system="consumer-app")
+    assert client.get(URL, headers=reader).status_code == 200
+    response = client.post(URL, json=[consumer_row("N9000000001")], headers=reader)
+    assert response.status_code == 403
+    assert response.get_json() == {
+        "error": "insufficient_scope",
+        "message": "This API key lacks the scope 'masterdata:write'.",
+        "required_scope": "masterdata:write",
+    }
+    hes = make_api_key("readings:write", system="hes-a")
+    assert client.get(URL, headers=hes).get_json()["error"] == "insufficient_scope"
+
+
+def test_cli_creates_a_key_printed_alone_on_the_last_line_that_works(demo, app, client, session) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["api-keys", "create", "--system", "billing", "--scope", "masterdata:write"])
+    assert result.exit_code == 0, result.output
+    raw = result.output.strip().splitlines()[-1]
+    assert raw.startswith("cmdms_") and " " not in raw
+    headers = {"Authorization": f"Bearer {raw}"}
+    response = client.post(URL, json=[consumer_row("N9000000001")], headers=headers)
+    assert response.status_code == 200 and response.get_json()["created"] == 1
+    key = session.scalar(select(ApiKey).where(ApiKey.system == "billing"))
+    assert key.key_hash != raw and raw not in key.key_hash  # stored hashed
+    assert key.last_used_at is not None
+
+
+def test_cli_refuses_an_unknown_scope(demo, app) -> None:
+    result = app.test_cli_runner().invoke(args=["api-keys", "create", "--system", "x", "--scope", "root"])
+    assert result.exit_code != 0 and "unknown scope" in result.output
+
+
+def test_revoked_key_is_401_revoked_api_key_and_the_revocation_is_audited(demo, app, client, session) -> None:
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["api-keys", "create", "--system", "billing", "--scope", "masterdata:read"])
+    raw = created.output.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {raw}"}
+    assert client.get(URL, headers=headers).status_code == 200
+    prefix = raw.removeprefix("cmdms_").split("_")[0]
+
+    revoked = runner.invoke(args=["api-keys", "revoke", prefix])
+
+    assert revoked.exit_code == 0, revoked.output
+    response = client.get(URL, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "revoked_api_key"
+    actions = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.entity == "api_key", AuditEntry.entity_key == prefix)
+    ).all()
+    assert actions == ["create", "revoke"]
