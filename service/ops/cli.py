@@ -61,7 +61,7 @@ def register(app: Flask) -> None:
         worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], env=env)
 
         def _stop(*_: Any) -> None:
-            worker.terminate()
+            # Leave waitress; the finally below stops the worker and the embedded servers.
             raise SystemExit(0)
 
         signal.signal(signal.SIGTERM, _stop)
@@ -73,5 +73,19 @@ def register(app: Flask) -> None:
         try:
             serve(current_app._get_current_object(), host=host, port=port, threads=8)  # type: ignore[attr-defined]
         finally:
-            worker.terminate()
-            worker.wait(timeout=10)
+            _shutdown(worker)
+
+
+def _shutdown(worker: subprocess.Popen[bytes]) -> None:
+    """Stop the worker, then the embedded servers this process started (if any)."""
+    from service.extensions import db
+
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(timeout=5)
+    db.engine.dispose()
+    current_app.extensions["cmdms.embedded"].stop()
+    click.echo("CMDMS demo stopped.")
