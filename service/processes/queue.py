@@ -210,7 +210,15 @@ def complete(
     item = get_item(session, principal, item_id)
     data = check_form(item, values)
     # Lock order: instance, then item (the same order as every other writer).
-    lock_instance(session, item.instance_id)
+    instance = lock_instance(session, item.instance_id)
+    if expected_version is not None and instance.version != expected_version:
+        raise ProcessConflict(
+            "version_conflict",
+            "Someone else changed this process instance since you opened the task; reload and try again.",
+            instance_id=instance.id,
+            expected_version=expected_version,
+            current_version=instance.version,
+        )
     item = _locked_item(session, principal, item_id)
     if item.assignee_id not in (None, principal.user_id) and not is_supervisor_of(session, principal, item):
         raise ProcessConflict(

@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
 from service.auth.principal import Principal, for_user
-from service.auth.scoping import can_see, scope_to_org
+from service.auth.scoping import can_see, visible_org_units
 from service.auth.views import role_required
 from service.extensions import db
 from service.masterdata.models import OrgUnit
@@ -256,13 +256,21 @@ def bulk() -> Response:
 
 
 # Admin pages -------------------------------------------------------------------------------
+def _admin_scope(stmt: Any, principal: Principal) -> Any:
+    """Instances of the admin's org subtree, and system processes that belong to no org unit."""
+    visible = visible_org_units(principal)
+    if visible is None:
+        return stmt
+    return stmt.where(or_(ProcessInstance.org_unit_id.is_(None), ProcessInstance.org_unit_id.in_(visible)))
+
+
 @bp.get("/processes")
 @role_required("admin")
 def instances() -> str:
     principal = _principal()
     status = request.args.get("status", "")
     process = request.args.get("process", "")
-    stmt = scope_to_org(select(ProcessInstance), ProcessInstance.org_unit_id, principal)
+    stmt = _admin_scope(select(ProcessInstance), principal)
     if status:
         stmt = stmt.where(ProcessInstance.status == status)
     if process:
@@ -270,10 +278,8 @@ def instances() -> str:
     rows = db.session.scalars(stmt.order_by(ProcessInstance.id.desc()).limit(200)).all()
     counts = dict(
         db.session.execute(
-            scope_to_org(
-                select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status),
-                ProcessInstance.org_unit_id,
-                principal,
+            _admin_scope(
+                select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status), principal
             )
         )
         .tuples()
@@ -294,7 +300,9 @@ def instances() -> str:
 @role_required("admin")
 def instance(instance_id: int) -> str:
     found = db.session.get(ProcessInstance, instance_id)
-    if found is None or not can_see(db.session(), _principal(), found.org_unit_id):
+    if found is None or (
+        found.org_unit_id is not None and not can_see(db.session(), _principal(), found.org_unit_id)
+    ):
         abort(404)
     history = _history(found.id)
     return render_template(

@@ -1,0 +1,94 @@
+"""Fixtures for process tests: test BPMN files loaded, a flaky operation, the billing stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from integrations.billing.client import BillingClient
+from integrations.billing.simulator import BillingSimulator
+from service.outbox.handlers import PermanentError
+
+TEST_PROCESSES = Path(__file__).resolve().parent.parent / "workflows" / "processes"
+BILLING_SECRET = "billing-webhook-secret"  # tests/conftest.py configures it for "billing"
+
+
+class FlakyOperation:
+    """`test.flaky`: fails the next `failures` calls, then answers; records every call."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.permanent = False
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, params: dict[str, Any], context: Any) -> dict[str, Any]:
+        self.calls.append({"params": params, "key": context.idempotency_key, "attempt": context.attempt})
+        if self.failures > 0:
+            self.failures -= 1
+            if self.permanent:
+                raise PermanentError("the meter is unknown to the HES")
+            raise ConnectionError("HES gateway timed out")
+        return {"ok": True, "label": params.get("label")}
+
+
+FLAKY = FlakyOperation()
+
+
+@pytest.fixture
+def processes_app(app: Flask) -> Iterator[Flask]:
+    from service.processes.library import workflows
+    from service.processes.operations import register_operation
+
+    register_operation("test.flaky", FLAKY, backoff_seconds=0)
+    wf = workflows(app)
+    if TEST_PROCESSES not in wf.directories:
+        wf.add_directory(TEST_PROCESSES)
+    FLAKY.failures, FLAKY.permanent, FLAKY.calls = 0, False, []
+    yield app
+
+
+@pytest.fixture
+def billing(app: Flask) -> Iterator[BillingSimulator]:
+    ports = app.extensions["cmdms.ports"]
+    previous = ports.get("billing")
+    with BillingSimulator(BILLING_SECRET) as simulator:
+        ports["billing"] = BillingClient(simulator.url, BILLING_SECRET, timeout_seconds=5)
+        yield simulator
+    ports["billing"] = previous
+
+
+@pytest.fixture
+def drain(app: Flask, run_jobs: Callable[..., int]) -> Callable[[], int]:
+    """Run the outbox until nothing is due (retries with back-off 0 are due at once)."""
+    from service.outbox.jobs import sweep
+
+    def run() -> int:
+        rounds = 0
+        for rounds in range(1, 21):  # noqa: B007 - the count is the answer
+            run_jobs("default", "urgent")
+            due = sweep()
+            run_jobs("default", "urgent")
+            if due == 0:
+                break
+        return rounds
+
+    return run
+
+
+@pytest.fixture
+def org(app: Flask, demo: Any) -> Callable[[str], int]:
+    from sqlalchemy import select
+
+    from service.extensions import db
+    from service.masterdata.models import OrgUnit
+
+    def by_code(code: str) -> int:
+        found = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+        assert found is not None, code
+        return int(found)
+
+    return by_code
