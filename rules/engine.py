@@ -31,7 +31,7 @@ class Finding:
 class Evaluation:
     quality: npt.NDArray[np.int8]  # per row, in the caller's row order
     findings: list[Finding]
-    # Rows failed by a rule whose action is `estimate` (to be replaced by estimates).
+    # Rows failed by a fail-severity rule whose action is `estimate` (to be replaced).
     replace_rows: npt.NDArray[np.bool_]
     # Gaps found by gap rules whose action is `estimate`: meter, first missing ts, count, step.
     gaps: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
@@ -78,7 +78,8 @@ def evaluate(rule_sets: Sequence[RuleSet], frame: Frame, meters: MeterTable, now
             flagged = hits.rows if rows is None else _spread(hits.rows, rows, n)
             np.maximum(worst, np.where(flagged, SEVERITY_RANK[rule.severity], 0).astype(np.int8), out=worst)
             if rule.action == "estimate":
-                replace |= flagged
+                if rule.severity == "fail":
+                    replace |= flagged
                 if rule.type == "gap":
                     gaps.append(hits)
             if len(hits):

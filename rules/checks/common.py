@@ -65,3 +65,10 @@ def wrap_delta(
     """end - start, counting once through zero when the register rolled over."""
     delta = end - start
     return np.where(delta < 0, delta + 10.0**digits, delta)
+
+
+def read_normally(frame: Frame) -> Any:
+    """Rows whose value is a real reading (scalar reads with another status carry no value)."""
+    if frame.reading_status is None:
+        return np.ones(len(frame), dtype=bool)
+    return frame.reading_status == "normal"

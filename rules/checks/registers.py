@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from rules.checks.common import register_deltas
+from rules.checks.common import read_normally, register_deltas
 from rules.frames import Frame, MeterTable
 from rules.registry import Hits, Param, rule_type
 
@@ -47,7 +47,7 @@ def decreasing_register(frame: Frame, meters: MeterTable, p: Mapping[str, Any], 
     if p["channel"] == "kvah":
         context = np.full(len(meters), np.nan)
     delta, _, prev = register_deltas(frame, meters, values, context, p["rollover_margin_pct"])
-    return Hits.at_rows(frame, delta < 0, values, prev)
+    return Hits.at_rows(frame, (delta < 0) & read_normally(frame), values, prev)
 
 
 @rule_type(

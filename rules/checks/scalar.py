@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from rules.checks.common import register_deltas
+from rules.checks.common import read_normally, register_deltas
 from rules.frames import Frame, MeterTable
 from rules.registry import Hits, Param, rule_type
 
@@ -58,7 +58,7 @@ def scalar_high_low(frame: Frame, meters: MeterTable, p: Mapping[str, Any], now_
         return Hits.none(frame)
     used = consumption_kwh(frame, meters)
     average = meters.avg_monthly_kwh[frame.meter]
-    judged = (average > 0) & ~np.isnan(used)
+    judged = (average > 0) & ~np.isnan(used) & read_normally(frame)
     flagged = judged & (
         (used > average * (1 + p["high_pct"] / 100.0)) | (used < average * (1 - p["low_pct"] / 100.0))
     )
@@ -75,5 +75,5 @@ def zero_consumption(frame: Frame, meters: MeterTable, p: Mapping[str, Any], now
     if len(frame) == 0:
         return Hits.none(frame)
     used = consumption_kwh(frame, meters)
-    flagged = ~np.isnan(used) & (used <= p["max_kwh"]) & (used >= 0)
+    flagged = ~np.isnan(used) & (used <= p["max_kwh"]) & (used >= 0) & read_normally(frame)
     return Hits.at_rows(frame, flagged, used, p["max_kwh"])

@@ -1,0 +1,173 @@
+"""Writing VEE results: quality flags, failure rows (replacing a range), estimates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import delete, insert, text
+from sqlalchemy.orm import Session
+
+from rules.engine import Evaluation
+from rules.estimation import Estimates
+from rules.frames import Frame
+from service.vee.loading import QUALITY_NAMES, Meters
+from service.vee.models import VeeFailure
+
+ESTIMATE_SOURCE = "vee-estimate"
+
+
+def _utc(seconds: Any) -> datetime:
+    return datetime.fromtimestamp(int(seconds), UTC)
+
+
+def write_quality(
+    session: Session, table: str, frame: Frame, meters: Meters, quality: npt.NDArray[np.int8]
+) -> int:
+    """Set each row's flag (all channels of a (meter, ts)); estimated and edited rows keep theirs."""
+    changed = quality != frame.quality_in
+    if not changed.any():
+        return 0
+    at = "interval_end" if table == "interval_readings" else "read_at"
+    extra = "" if table == "interval_readings" else " AND t.tod_zone = 0"
+    result = session.execute(
+        text(
+            f"UPDATE {table} t SET quality = u.q"  # noqa: S608 - fixed identifiers
+            " FROM unnest(CAST(:m AS int[]), CAST(:ts AS bigint[]), CAST(:q AS text[])) AS u(m, ts, q)"
+            f" WHERE t.meter_id = u.m AND t.{at} = to_timestamp(u.ts){extra}"
+            " AND t.quality NOT IN ('estimated', 'edited') AND t.quality <> u.q"
+        ),
+        {
+            "m": meters.ids[frame.meter[changed]].tolist(),
+            "ts": frame.ts[changed].tolist(),
+            "q": QUALITY_NAMES[quality[changed]].tolist(),
+        },
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def replace_failures(
+    session: Session,
+    data_kind: str,
+    meters: Meters,
+    start: datetime,
+    end: datetime,
+    evaluation: Evaluation,
+    batch_id: int | None,
+) -> int:
+    """Failures of the range are replaced, never added to: a re-run leaves one row per finding."""
+    session.execute(
+        delete(VeeFailure).where(
+            VeeFailure.data_kind == data_kind,
+            VeeFailure.meter_id.in_(meters.ids.tolist()),
+            VeeFailure.ts > start,
+            VeeFailure.ts <= end,
+        )
+    )
+    rows: list[dict[str, Any]] = []
+    for finding in evaluation.findings:
+        rule, hits = finding.rule, finding.hits
+        ids = meters.ids[hits.meter]
+        org = meters.org_unit_id[hits.meter]
+        for i in range(len(hits)):
+            details = {k: _plain(v[i]) for k, v in hits.extra.items()}
+            ts_end = details.pop("ts_end", None)
+            rows.append(
+                dict(
+                    rule_id=rule.id,
+                    rule_type=rule.type,
+                    severity=rule.severity,
+                    action=rule.action,
+                    data_kind=data_kind,
+                    meter_id=int(ids[i]),
+                    org_unit_id=int(org[i]),
+                    ts=_utc(hits.ts[i]),
+                    ts_end=None if ts_end is None else _utc(ts_end),
+                    value_seen=_finite(hits.value[i]),
+                    reference_value=_finite(hits.reference[i]),
+                    details=details,
+                    parameters=rule.parameters,
+                    batch_id=batch_id,
+                )
+            )
+    if rows:
+        session.execute(insert(VeeFailure), rows)
+    return len(rows)
+
+
+def _finite(value: Any) -> float | None:
+    v = float(value)
+    return v if np.isfinite(v) else None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_interval_estimates(
+    session: Session, meters: Meters, estimates: Estimates, frame: Frame, batch_id: int
+) -> int:
+    """Insert estimates into gaps and over failed rows (never over real valid, edited data)."""
+    if len(estimates) == 0:
+        return 0
+    keys = (frame.meter << 32) | frame.ts
+    est_keys = (estimates.meter << 32) | estimates.ts
+    pos = np.searchsorted(keys, est_keys)
+    pos_c = np.minimum(pos, max(len(keys) - 1, 0))
+    existing = (pos < len(keys)) & (keys[pos_c] == est_keys) if len(keys) else np.zeros(len(est_keys), bool)
+    original = np.where(existing, frame.channels["kwh"][pos_c] if len(keys) else np.nan, np.nan)
+    names: Any = QUALITY_NAMES[frame.quality_in[pos_c]] if len(keys) else None
+    original_q = np.where(existing, names, None)
+    params = {
+        "m": meters.ids[estimates.meter].tolist(),
+        "ts": estimates.ts.tolist(),
+        "v": estimates.value.tolist(),
+        "min": (meters.table.interval_minutes[estimates.meter]).tolist(),
+        "method": [str(m) for m in estimates.method],
+        "ov": [None if np.isnan(v) else float(v) for v in original],
+        "oq": [None if q is None else str(q) for q in original_q],
+        "batch": batch_id,
+    }
+    written = session.execute(
+        text(
+            "INSERT INTO interval_readings AS t (meter_id, channel, interval_end, value, interval_minutes,"
+            " quality, source, batch_id)"
+            " SELECT u.m, 'kwh', to_timestamp(u.ts), u.v, u.min, 'estimated', :source, :batch"
+            " FROM unnest(CAST(:m AS int[]), CAST(:ts AS bigint[]), CAST(:v AS float8[]),"
+            " CAST(:min AS int[])) AS u(m, ts, v, min)"
+            " ON CONFLICT (meter_id, channel, interval_end) DO UPDATE SET value = excluded.value,"
+            " quality = 'estimated', source = excluded.source WHERE t.quality = 'failed'"
+        ),
+        {**params, "source": ESTIMATE_SOURCE},
+    ).rowcount  # type: ignore[attr-defined]
+    session.execute(
+        text(
+            "INSERT INTO vee_estimates (meter_id, channel, ts, value, method, original_value, original_quality)"
+            " SELECT u.m, 'kwh', to_timestamp(u.ts), u.v, u.method, u.ov, u.oq"
+            " FROM unnest(CAST(:m AS int[]), CAST(:ts AS bigint[]), CAST(:v AS float8[]),"
+            " CAST(:method AS text[]), CAST(:ov AS float8[]), CAST(:oq AS text[])) AS u(m, ts, v, method, ov, oq)"
+            " JOIN interval_readings r ON r.meter_id = u.m AND r.channel = 'kwh'"
+            " AND r.interval_end = to_timestamp(u.ts) AND r.quality = 'estimated'"
+            " ON CONFLICT (meter_id, channel, ts) DO UPDATE SET value = excluded.value, method = excluded.method"
+        ),
+        params,
+    )
+    return int(written)
+
+
+def drop_superseded_estimates(session: Session, meters: Meters, start: datetime, end: datetime) -> int:
+    """Real data that arrived late replaced an estimate: forget how the estimate was made."""
+    result = session.execute(
+        text(
+            "DELETE FROM vee_estimates e USING interval_readings r"
+            " WHERE e.meter_id = ANY(:ids) AND e.ts > :start AND e.ts <= :end"
+            " AND r.meter_id = e.meter_id AND r.channel = e.channel AND r.interval_end = e.ts"
+            " AND r.quality <> 'estimated'"
+        ),
+        {"ids": meters.ids.tolist(), "start": start, "end": end},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,116 @@
+"""The rules in force in this process, kept in step with the files and with the database.
+
+Every use refreshes (at most every `RELOAD_SECONDS`): a changed valid file takes effect and is
+audited with its unified diff once across all processes (the `vee_rule_files` row holds the
+version in force); an invalid one is refused, audited once, and the previous version stays.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rules.book import Change, RuleBook, unified_diff
+from rules.loader import RULES_DIR, RuleSet
+from service.audit.log import Actor, record
+from service.vee.models import RuleFile
+
+KEY = "cmdms.vee.rulebook"
+RELOAD_SECONDS = 2.0
+ACTOR = Actor("system", "rules-reload")
+
+
+def use_directory(app: Flask, directory: Path, reload_seconds: float = RELOAD_SECONDS) -> RuleBook:
+    """Serve rules from `directory` (the repository's rules/ by default)."""
+    book = RuleBook(directory)
+    app.extensions[KEY] = {"book": book, "checked": 0.0, "every": reload_seconds, "seeded": False}
+    return book
+
+
+def _state(app: Flask) -> dict[str, object]:
+    if KEY not in app.extensions:
+        use_directory(app, RULES_DIR)
+    state: dict[str, object] = app.extensions[KEY]
+    return state
+
+
+def rule_sets(session: Session, data_kind: str | None = None) -> list[RuleSet]:
+    """Rule sets in force for a data kind, after picking up any change on disk."""
+    state = _state(current_app)
+    book = state["book"]
+    assert isinstance(book, RuleBook)
+    every = float(state["every"])  # type: ignore[arg-type]
+    if time.monotonic() - float(state["checked"]) >= every:  # type: ignore[arg-type]
+        sync(session, book, seed=not state["seeded"])
+        state["checked"], state["seeded"] = time.monotonic(), True
+    return book.rule_sets(data_kind)
+
+
+def sync(session: Session, book: RuleBook, seed: bool = False) -> list[Change]:
+    """Refresh the book from disk and record what changed (the caller commits)."""
+    rows = {r.file: r for r in session.scalars(select(RuleFile).with_for_update())}
+    if seed:
+        for stored in rows.values():
+            if stored.content is not None and stored.file not in book.in_force:
+                book.seed(stored.file, stored.content)
+    changes = book.refresh()
+    # A fresh process seeded from the database: files that match it are not changes.
+    for name, in_force in book.in_force.items():
+        row = rows.get(name)
+        if (row is None or row.sha256 != in_force.sha256) and not any(c.file == name for c in changes):
+            changes.append(Change("loaded", name, in_force.sha256))
+    for change in changes:
+        _record(session, rows, change)
+    return changes
+
+
+def _record(session: Session, rows: dict[str, RuleFile], change: Change) -> None:
+    found = rows.get(change.file)
+    if found is None:
+        found = RuleFile(file=change.file)
+        session.add(found)
+        rows[change.file] = found
+    row = found
+    now = datetime.now(UTC)
+    if change.kind == "refused":
+        if row.refused_sha256 == change.sha256:
+            return
+        row.refused_sha256, row.refused_errors = change.sha256, [str(e) for e in change.errors]
+        record(
+            session,
+            ACTOR,
+            "rules.refused",
+            "rule_file",
+            change.file,
+            {"sha256": row.sha256},
+            {"sha256": change.sha256, "errors": [str(e) for e in change.errors]},
+        )
+        return
+    if row.sha256 == (None if change.kind == "removed" else change.sha256):
+        return  # another process already recorded this version
+    book_text = "" if change.kind == "removed" else _text(change)
+    diff = unified_diff(row.content or "", book_text, change.file)
+    record(
+        session,
+        ACTOR,
+        f"rules.{change.kind}",
+        "rule_file",
+        change.file,
+        {"sha256": row.sha256},
+        {"sha256": None if change.kind == "removed" else change.sha256, "diff": diff},
+    )
+    row.sha256 = None if change.kind == "removed" else change.sha256
+    row.content = None if change.kind == "removed" else book_text
+    row.loaded_at, row.refused_sha256, row.refused_errors = now, None, None
+
+
+def _text(change: Change) -> str:
+    state = _state(current_app)
+    book = state["book"]
+    assert isinstance(book, RuleBook)
+    return book.in_force[change.file].text

@@ -1,0 +1,192 @@
+"""VEE of a meter set and time range: load, run the rules in force, write flags, failures and
+estimates. Used by the per-batch hook, re-runs and edits; idempotent (results replace)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from rules.engine import evaluate
+from rules.estimation import AVERAGE_DAILY, estimate_intervals, estimate_scalar
+from rules.frames import IST_OFFSET_SECONDS, Q_EDITED, Q_ESTIMATED, Q_FAILED, Frame
+from service.vee import loading, results, rulebook
+from service.vee.actions import open_cases
+
+DAY = timedelta(days=1)
+
+
+@dataclass
+class VeeSummary:
+    readings: int = 0
+    failures: int = 0
+    estimated: int = 0
+    flags_changed: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(vars(self))
+
+
+def day_window(first: datetime, last: datetime) -> tuple[datetime, datetime]:
+    """Whole local (IST) days covering [first, last]; an interval ending 00:00 closes the day before."""
+    offset = timedelta(seconds=IST_OFFSET_SECONDS)
+    start_day = ((first + offset - timedelta(seconds=1)).astimezone(UTC)).replace(tzinfo=None).date()
+    end_day = ((last + offset - timedelta(seconds=1)).astimezone(UTC)).replace(tzinfo=None).date()
+    start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=UTC) - offset
+    end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=UTC) - offset + DAY
+    return start, end
+
+
+def validate_batch(session: Session, batch_id: int) -> None:
+    """Hook for the measurement store's per-batch job (service.readings.hooks)."""
+    row = session.execute(
+        text("SELECT meter_ids, first_at, last_at FROM ingest_batches WHERE id = :id"), {"id": batch_id}
+    ).one_or_none()
+    if row is None or not row.meter_ids or row.first_at is None:
+        return
+    start, end = day_window(row.first_at, row.last_at)
+    validate(session, list(row.meter_ids), start, end, batch_id=batch_id)
+
+
+def validate(
+    session: Session, meter_ids: list[int], start: datetime, end: datetime, batch_id: int | None = None
+) -> VeeSummary:
+    summary = VeeSummary()
+    if not meter_ids:
+        return summary
+    meters = loading.load_meters(session, meter_ids, start, end)
+    if len(meters.ids) == 0:
+        return summary
+    now_s = int(time.time())
+    _intervals(session, meters, start, end, batch_id, now_s, summary)
+    for scalar in (False, True):
+        _registers(session, meters, start, end, batch_id, now_s, scalar, summary)
+    return summary
+
+
+def _intervals(
+    session: Session,
+    meters: loading.Meters,
+    start: datetime,
+    end: datetime,
+    batch_id: int | None,
+    now_s: int,
+    summary: VeeSummary,
+) -> None:
+    frame = loading.load_intervals(session, meters, start, end)
+    rule_sets = rulebook.rule_sets(session, "interval")
+    if len(frame) == 0:
+        return  # a meter that sent nothing for the range has no rows to judge
+    loading.load_interval_history(session, meters, start)
+    evaluation = evaluate(rule_sets, frame, meters.table, now_s)
+    summary.flags_changed += results.write_quality(
+        session, "interval_readings", frame, meters, evaluation.quality
+    )
+    summary.failures += results.replace_failures(
+        session, "interval", meters, start, end, evaluation, batch_id
+    )
+    replace = evaluation.replace_rows
+    gaps = dict(evaluation.gaps)
+    if replace.any():
+        idx = np.flatnonzero(replace)
+        step = meters.table.interval_minutes[frame.meter[idx]] * 60
+        gaps = {
+            "meter": np.concatenate([gaps["meter"], frame.meter[idx]]),
+            "first_ts": np.concatenate([gaps["first_ts"], frame.ts[idx]]),
+            "count": np.concatenate([gaps["count"], np.ones(len(idx), dtype=np.int64)]),
+            "step_s": np.concatenate([gaps["step_s"], step]),
+        }
+    if len(gaps["meter"]):
+        trusted = frame.take(np.flatnonzero(~replace & (evaluation.quality != Q_FAILED)))
+        history = loading.load_history_frame(session, meters, gaps["meter"], start)
+        estimates = estimate_intervals(gaps, trusted, history, meters.table)
+        summary.estimated += results.write_interval_estimates(
+            session, meters, estimates, frame, batch_id or 0
+        )
+    results.drop_superseded_estimates(session, meters, start, end)
+    open_cases(session, evaluation, meters)
+    summary.readings += len(frame)
+    summary.by_kind["interval"] = len(frame)
+
+
+def _registers(
+    session: Session,
+    meters: loading.Meters,
+    start: datetime,
+    end: datetime,
+    batch_id: int | None,
+    now_s: int,
+    scalar: bool,
+    summary: VeeSummary,
+) -> None:
+    frame = loading.load_registers(session, meters, start, end, scalar)
+    if len(frame) == 0:
+        return
+    kind = frame.kind
+    evaluation = evaluate(rulebook.rule_sets(session, kind), frame, meters.table, now_s)
+    summary.flags_changed += results.write_quality(
+        session, "register_reads", frame, meters, evaluation.quality
+    )
+    summary.failures += results.replace_failures(session, kind, meters, start, end, evaluation, batch_id)
+    if scalar and evaluation.replace_rows.any():
+        summary.estimated += _estimate_scalar(session, frame, meters, evaluation.replace_rows)
+    open_cases(session, evaluation, meters)
+    summary.readings += len(frame)
+    summary.by_kind[kind] = len(frame)
+
+
+def _estimate_scalar(session: Session, frame: Frame, meters: loading.Meters, replace: np.ndarray) -> int:
+    """Scalar reads that cannot be billed (door locked ...) become previous + average daily use × days."""
+    t = meters.table
+    idx = np.flatnonzero(replace & (frame.quality_in != Q_EDITED) & (frame.quality_in != Q_ESTIMATED))
+    m = frame.meter[idx]
+    prev_ts = np.array(
+        [
+            session.scalar(
+                text(
+                    "SELECT extract(epoch FROM max(read_at))::bigint FROM register_reads WHERE meter_id = :m"
+                    " AND kind = 'scalar' AND channel = 'kwh' AND read_at < to_timestamp(:ts)"
+                ),
+                {"m": int(meters.ids[mi]), "ts": int(ts)},
+            )
+            or 0
+            for mi, ts in zip(m, frame.ts[idx], strict=True)
+        ],
+        dtype=np.int64,
+    )
+    avg_daily = t.avg_monthly_kwh[m] / 30.44
+    value = estimate_scalar(t.prev_register_kwh[m], prev_ts, frame.ts[idx], avg_daily, t.multiplier[m])
+    ok = ~np.isnan(value) & (prev_ts > 0)
+    count = 0
+    for mi, ts, v, original in zip(
+        m[ok], frame.ts[idx][ok], value[ok], frame.channels["kwh"][idx][ok], strict=True
+    ):
+        params = {"m": int(meters.ids[mi]), "ts": int(ts), "v": float(round(v, 3))}
+        count += session.execute(
+            text(
+                "UPDATE register_reads SET value = :v, quality = 'estimated' WHERE meter_id = :m"
+                " AND kind = 'scalar' AND channel = 'kwh' AND tod_zone = 0 AND read_at = to_timestamp(:ts)"
+                " AND quality = 'failed'"
+            ),
+            params,
+        ).rowcount  # type: ignore[attr-defined]
+        session.execute(
+            text(
+                "INSERT INTO vee_estimates (meter_id, channel, ts, value, method, original_value, original_quality)"
+                " VALUES (:m, 'scalar_kwh', to_timestamp(:ts), :v, :method, :ov, 'failed')"
+                " ON CONFLICT (meter_id, channel, ts) DO UPDATE SET value = excluded.value"
+            ),
+            {**params, "method": AVERAGE_DAILY, "ov": None if np.isnan(original) else float(original)},
+        )
+    return count
+
+
+def meters_of(session: Session, meter_serials: list[str]) -> list[int]:
+    from service.masterdata.models import Meter
+
+    return list(session.scalars(select(Meter.id).where(Meter.serial_number.in_(meter_serials))))
