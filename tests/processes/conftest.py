@@ -80,7 +80,19 @@ def drain(app: Flask, run_jobs: Callable[..., int]) -> Callable[[], int]:
 
 
 @pytest.fixture
-def org(app: Flask, demo: Any) -> Callable[[str], int]:
+def discom(app: Flask) -> Any:
+    """Master data and demo users only: other areas' demo steps are not this area's to test."""
+    from service.extensions import db
+    from service.masterdata.demo import seed_masterdata, seed_users
+
+    summary = seed_masterdata(db.session(), consumers=300, seed=7)
+    seed_users(db.session(), summary)
+    db.session.commit()
+    return summary
+
+
+@pytest.fixture
+def org(app: Flask, discom: Any) -> Callable[[str], int]:
     from sqlalchemy import select
 
     from service.extensions import db

@@ -109,7 +109,9 @@ def test_service_task_failing_then_succeeding_completes_the_instance(processes_a
     assert (item.status, item.attempts) == ("done", 3)
 
 
-def test_incident_after_retries_shows_the_error_and_retry_resumes(processes_app, demo, drain, login) -> None:
+def test_incident_after_retries_shows_the_error_and_retry_resumes(
+    processes_app, discom, drain, login
+) -> None:
     FLAKY.failures = 99
     instance_id = start("service_call", {"label": "x"})
     drain()
