@@ -71,7 +71,8 @@ def _create_meters(raw_conn: Any, meters: int) -> None:
         lines = "".join(f"{s}\tBench\tsmart_1ph\t{org_id}\t1\t6\tt\tcellular\n" for s in _serials(0, meters))
         cur.copy_expert(
             "COPY meters (serial_number, make, meter_class, org_unit_id, multiplying_factor, display_digits,"
-            " is_dlms, communication) FROM STDIN", io.StringIO(lines)
+            " is_dlms, communication) FROM STDIN",
+            io.StringIO(lines),
         )
     raw_conn.commit()
 
