@@ -36,7 +36,7 @@ def cdf_file(
         f"<D1><G1>{meter.serial}</G1><G2>{cdf_datetime(read_local - 40)}</G2>"
         f"<G3>{cdf_datetime(read_local)}</G3><G4>{cdf_datetime(read_local + 60)}</G4>"
         f"<G7>{pt}</G7><G8>{ct}</G8><G15>{meter.shape.upper()}</G15><G17>v2.1</G17>"
-        f'<G20>{first.interval_minutes}</G20><G22 CODE="{(make or meter.make)[:3].upper()}" NAME={quoteattr(make or meter.make)}/></D1>'
+        f"<G20>{first.interval_minutes}</G20><G22 CODE={quoteattr((make or meter.make)[:3].upper())} NAME={quoteattr(make or meter.make)}/></D1>"
     )
     d2 = (
         f'<D2><INSTPARAM CODE="P7-1-5-1-0" VALUE="{last.register_end_kwh}" UNIT="kWh"/>'
