@@ -28,10 +28,12 @@ EDIT_ROLES = ("analyst", "field_officer")
 @bp.get("/vee/rules")
 @role_required(*INSIGHT_ROLES)
 def rules() -> str:
+    raw = request.args.get("days", "30")
+    days = min(int(raw), 366) if raw.isdigit() and int(raw) > 0 else 30
     session = db.session()
-    rows = insight.rules_with_hits(session, for_user(current_user), 30)
+    rows = insight.rules_with_hits(session, for_user(current_user), days)
     session.commit()
-    return render_template("vee/rules.html", rules=rows)
+    return render_template("vee/rules.html", rules=rows, days=days)
 
 
 @bp.get("/vee/rules/<rule_id>")
