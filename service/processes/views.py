@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
+from service.auth.models import User
 from service.auth.principal import Principal, for_user
 from service.auth.scoping import can_see, visible_org_units
 from service.auth.views import role_required
@@ -147,7 +148,7 @@ def task(
     instance = db.session.get(ProcessInstance, item.instance_id)
     assert instance is not None
     history = _history(instance.id)
-    assignee = db.session.get(type(current_user), item.assignee_id) if item.assignee_id else None
+    assignee = db.session.get(User, item.assignee_id) if item.assignee_id else None
     return render_template(
         "processes/task.html",
         item=item,
