@@ -139,11 +139,15 @@ def run_jobs(app: Flask) -> Callable[..., int]:
     """Run queued RQ jobs with a real SimpleWorker in burst mode; returns jobs finished."""
     from service.queues import ALL_QUEUES, get_queue, redis_conn
 
+    def finished(queues: list[Any]) -> int:
+        return sum(q.finished_job_registry.count + q.failed_job_registry.count for q in queues)
+
     def run(*queue_names: str, with_scheduler: bool = False) -> int:
         queues = [get_queue(n, app) for n in (queue_names or ALL_QUEUES)]
+        before = finished(queues)
         worker = SimpleWorker(queues, connection=redis_conn(app))
         worker.work(burst=True, with_scheduler=with_scheduler)
-        return worker.successful_job_count + worker.failed_job_count
+        return finished(queues) - before
 
     return run
 

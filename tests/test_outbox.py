@@ -170,3 +170,11 @@ def test_running_an_item_twice_calls_the_handler_once(session: Any, run_jobs: Ca
 def test_unknown_operation_is_refused_when_added(session: Any) -> None:
     with pytest.raises(KeyError, match="unknown outbox operation 'no.such'"):
         outbox.add(session, "no.such", {})
+
+
+def test_run_jobs_counts_the_jobs_it_ran(session: Any, run_jobs: Callable[..., int]) -> None:
+    outbox.add(session, "test.echo", {"n": 10})
+    outbox.add(session, "test.echo", {"n": 11})
+    session.commit()
+    assert run_jobs("default") == 2
+    assert run_jobs("default") == 0
