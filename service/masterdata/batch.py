@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import zlib
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import Schema, ValidationError
+from psycopg2.extras import execute_values
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -134,3 +136,29 @@ def lock_entity(session: Session, entity: str) -> None:
     session.execute(
         text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"masterdata:{entity}".encode())}
     )
+
+
+def bulk_update(session: Session, model: Any, params: list[dict[str, Any]]) -> None:
+    """UPDATE ... FROM (VALUES ...) by primary key, one statement per column set, pages of 1,000.
+
+    The ORM's bulk update by primary key runs one statement per row under psycopg2, and
+    SQLAlchemy compiles a large VALUES clause slowly; psycopg2's execute_values does neither.
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for p in params:
+        groups[tuple(sorted(p))].append(p)
+    table = model.__table__
+    dialect = session.get_bind().dialect
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for names, group in groups.items():
+            setting = ", ".join(
+                f'"{n}" = v."{n}"::{table.c[n].type.compile(dialect=dialect)}' for n in names if n != "id"
+            )
+            column_list = ", ".join(f'"{n}"' for n in names)
+            # Names come from our table definitions, never from a request.
+            sql = f'UPDATE "{table.name}" AS t SET {setting} FROM (VALUES %s) AS v({column_list}) WHERE t.id = v.id'  # noqa: S608
+            rows = [tuple(p[n] for n in names) for p in group]
+            execute_values(cursor, sql, rows, page_size=1000)
+    finally:
+        cursor.close()

@@ -11,11 +11,11 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, aliased
 
 from service.audit.log import Actor, record_many
-from service.masterdata.batch import UpsertResult, ids_by_code, lock_entity, validate_rows
+from service.masterdata.batch import UpsertResult, bulk_update, ids_by_code, lock_entity, validate_rows
 from service.masterdata.entities import REFERENCE_NAMES, REFERENCES
 from service.masterdata.models import Consumer, Dtr, Feeder, Installation, Meter
 from service.masterdata.schemas import InstallationRow
@@ -159,9 +159,9 @@ def upsert_installations(
         result.created += 1
 
     # Closing updates first: one open installation per meter is a unique index.
-    ordered = sorted(updates.values(), key=lambda u: u.get("removed_at") is None)
-    for params in ordered:
-        session.execute(update(Installation), [params])
+    closes = [u for u in updates.values() if u.get("removed_at") is not None]
+    bulk_update(session, Installation, closes)
+    bulk_update(session, Installation, [u for u in updates.values() if u.get("removed_at") is None])
     if inserts:
         session.execute(insert(Installation), inserts)
     record_many(session, actor, "create", "installation", audit_created)

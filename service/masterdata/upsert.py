@@ -7,17 +7,17 @@ A row that changes nothing writes nothing, so a repeated sync is cheap and leave
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from service.audit.log import Actor, record_many
 from service.masterdata.batch import (
     UpsertResult,
+    bulk_update,
     ids_by_code,
     lock_entity,
     string_key,
@@ -167,21 +167,12 @@ def _upsert_entity(
         ]
         ids.update({key: ident for ident, key in session.execute(stmt, params)})
         link_opens += [(key, parent, since) for key, _, parent, since in creates if parent is not None]
-    _bulk_update(session, spec.model, updates)
+    bulk_update(session, spec.model, updates)
     if spec.link is not None:
         _apply_links(session, spec, ids, known, link_closes, link_opens)
     record_many(session, actor, "create", spec.audit_entity, audit_created)
     record_many(session, actor, "update", spec.audit_entity, audit_updated)
     return result
-
-
-def _bulk_update(session: Session, model: Any, params: list[dict[str, Any]]) -> None:
-    """ORM bulk UPDATE by primary key, one executemany per set of changed columns."""
-    groups: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
-    for p in params:
-        groups[frozenset(p)].append(p)
-    for group in groups.values():
-        session.execute(update(model), group)
 
 
 def _apply_links(
@@ -194,7 +185,7 @@ def _apply_links(
 ) -> None:
     assert spec.link is not None
     # Close before opening: one open link per child is a unique index.
-    _bulk_update(session, spec.link.model, closes)
+    bulk_update(session, spec.link.model, closes)
     if not opens:
         return
     columns = {p.field: p.column for p in spec.link.parents}
