@@ -291,8 +291,13 @@ class _Run:
             )
         self.result._add(measure, "quarantined", len(rows))
 
-    def _merge(self, measure: store.Measure, staged: int) -> None:
-        counts = store.merge(self.session, measure, staged, self.batch.source, self.result.batch_id)
+    def _merge(
+        self, measure: store.Measure, staged: int, subjects: npt.NDArray[Any], span: tuple[Any, Any]
+    ) -> None:
+        ids = np.unique(subjects).tolist()
+        counts = store.merge(
+            self.session, measure, staged, self.batch.source, self.result.batch_id, ids, span
+        )
         self.result._add(measure.name, "stored", counts.stored)
         self.result._add(measure.name, "unchanged", counts.unchanged)
         self.result._add(measure.name, "revised", counts.revised)
@@ -357,7 +362,7 @@ class _Run:
         store.stage_binary(
             self.session, store.INTERVAL, store.binary_copy_buffer(list(zip(dtypes, columns, strict=True)))
         )
-        self._merge(store.INTERVAL, len(known))
+        self._merge(store.INTERVAL, len(known), subjects[known], (first, last))
 
     def registers(self) -> None:
         rg = self.batch.registers
@@ -416,7 +421,7 @@ class _Run:
         if len(known) == 0:
             return
         self.meter_ids.update(np.unique(subjects[known]).tolist())
-        self._span(read_at[known], "register_reads")
+        span = self._span(read_at[known], "register_reads")
         buffer = store.binary_copy_buffer(
             [
                 (">i4", subjects[known]),
@@ -430,7 +435,7 @@ class _Run:
             ]
         )
         store.stage_binary(self.session, store.REGISTER, buffer)
-        self._merge(store.REGISTER, len(known))
+        self._merge(store.REGISTER, len(known), subjects[known], span)
 
     def events(self) -> None:
         ev = self.batch.events
@@ -475,7 +480,7 @@ class _Run:
         if len(known) == 0:
             return
         self.meter_ids.update(np.unique(subjects[known]).tolist())
-        self._span(occurred[known], "meter_events")
+        span = self._span(occurred[known], "meter_events")
         store.stage_events(
             self.session,
             [
@@ -483,7 +488,7 @@ class _Run:
                 for i in known
             ],
         )
-        self._merge(store.EVENT, len(known))
+        self._merge(store.EVENT, len(known), subjects[known], span)
 
     def network(self) -> None:
         nw = self.batch.network
@@ -536,7 +541,7 @@ class _Run:
         self._finish("network", checks)
         if len(known) == 0:
             return
-        self._span(ends[known], "network_energy")
+        span = self._span(ends[known], "network_energy")
         buffer = store.binary_copy_buffer(
             [
                 (">i4", subjects[known]),
@@ -548,7 +553,7 @@ class _Run:
             ]
         )
         store.stage_binary(self.session, store.NETWORK, buffer)
-        self._merge(store.NETWORK, len(known))
+        self._merge(store.NETWORK, len(known), subjects[known], span)
 
 
 def _optional_stamps(column: Any, n: int) -> npt.NDArray[np.datetime64]:

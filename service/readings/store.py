@@ -300,8 +300,21 @@ class MergeCounts:
     revised: int
 
 
-def merge(session: Session, measure: Measure, staged: int, source: str, batch_id: int) -> MergeCounts:
-    """Insert new keys; for existing keys with a different value keep the old one as a revision."""
+def merge(
+    session: Session,
+    measure: Measure,
+    staged: int,
+    source: str,
+    batch_id: int,
+    subjects: list[int],
+    span: tuple[Any, Any],
+) -> MergeCounts:
+    """Insert new keys; for existing keys with a different value keep the old one as a revision.
+
+    `subjects` (meter or network ids) and `span` (first, last time) bound the stored rows the
+    staging table is compared with, so the comparison reads them through the primary key
+    instead of scanning whole partitions.
+    """
     target_cols = [c for c, _ in measure.keys] + [c for c, _, _ in measure.values]
     select_exprs = [e for _, e in measure.keys] + [e for _, e, _ in measure.values]
     if measure.with_quality:
@@ -309,7 +322,7 @@ def merge(session: Session, measure: Measure, staged: int, source: str, batch_id
         select_exprs.append("'raw'")
     target_cols += ["source", "batch_id"]
     select_exprs += ["%(source)s", "%(batch_id)s"]
-    params = {"source": source, "batch_id": batch_id}
+    params = {"source": source, "batch_id": batch_id, "subjects": subjects, "first": span[0], "last": span[1]}
     cur = raw_connection(session).cursor()
     try:
         cur.execute(
@@ -348,9 +361,11 @@ def _revise(cur: Any, measure: Measure, params: dict[str, Any]) -> int:
         f"WITH old AS (SELECT {keys_out}, {new_cols}, {old_cols}{quality_col},"  # noqa: S608
         f" t.source AS old_source, t.batch_id AS old_batch_id"
         f" FROM {measure.stage} s JOIN {measure.table} t ON {join}"
-        f" WHERE t.batch_id <> %(batch_id)s AND ({changed})),"
+        f" WHERE t.{measure.subject} = ANY(%(subjects)s) AND t.{measure.at} BETWEEN %(first)s AND %(last)s"
+        f" AND t.batch_id <> %(batch_id)s AND ({changed})),"
         f" upd AS (UPDATE {measure.table} t SET {sets}, source = %(source)s, batch_id = %(batch_id)s"
-        f" FROM old o WHERE {match})"
+        f" FROM old o WHERE {match} AND t.{measure.subject} = ANY(%(subjects)s)"
+        f" AND t.{measure.at} BETWEEN %(first)s AND %(last)s)"
         " INSERT INTO reading_revisions (measure, subject_id, channel, at, key, old_value, old_quality,"
         " old_extra, old_source, old_batch_id, new_value, new_extra, new_source, new_batch_id)"
         f" SELECT '{measure.name}', {measure.subject}, {measure.channel}, {measure.at},"
