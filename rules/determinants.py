@@ -116,11 +116,14 @@ def compute(
     expected = np.bincount(segments.consumer, weights=segments.expected_intervals, minlength=consumers)
 
     c, q = intervals.consumer, intervals.quality
-    counts = np.zeros((consumers, len(QUALITIES)), dtype=np.int64)
-    np.add.at(counts, (c, q), 1)
-    use = np.isin(q, BILLABLE)
-    kwh = np.where(use, np.nan_to_num(intervals.kwh), 0.0)
-    kvah = np.where(use, np.nan_to_num(intervals.kvah), 0.0)
+    n_q = len(QUALITIES)
+    counts = np.bincount(c * n_q + q, minlength=consumers * n_q).reshape(consumers, n_q).astype(np.int64)
+    billable = np.zeros(n_q, dtype=bool)
+    billable[list(BILLABLE)] = True
+    use = billable[q]
+    # x == x is False only for NaN: cheaper than nan_to_num over tens of millions of rows.
+    kwh = np.where(use & (intervals.kwh == intervals.kwh), intervals.kwh, 0.0)
+    kvah = np.where(use & (intervals.kvah == intervals.kvah), intervals.kvah, 0.0)
     zone = zone_of(intervals.ts, intervals.step_s, zone_table(zones)).astype(np.int64) - 1
     cell = c * n_zones + zone
     size = consumers * n_zones

@@ -76,7 +76,9 @@ def evaluate(rule_sets: Sequence[RuleSet], frame: Frame, meters: MeterTable, now
             if not scope.all():
                 hits = hits.select(scope[hits.meter], scope[part.meter])
             flagged = hits.rows if rows is None else _spread(hits.rows, rows, n)
-            np.maximum(worst, np.where(flagged, SEVERITY_RANK[rule.severity], 0).astype(np.int8), out=worst)
+            hit_rows = np.flatnonzero(flagged)
+            if len(hit_rows):
+                worst[hit_rows] = np.maximum(worst[hit_rows], SEVERITY_RANK[rule.severity])
             if rule.action == "estimate":
                 if rule.severity == "fail":
                     replace |= flagged

@@ -131,6 +131,13 @@ class Frame:
     channels: dict[str, F64]
     quality_in: npt.NDArray[np.int8] = field(default_factory=lambda: np.empty(0, dtype=np.int8))
     reading_status: npt.NDArray[np.object_] | None = None
+    # Arrays derived once per frame and shared by the checks (group starts, steps, ...).
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, key: Any, make: Any) -> Any:
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
 
     def __post_init__(self) -> None:
         if self.kind not in DATA_KINDS:

@@ -8,20 +8,40 @@ import numpy as np
 import numpy.typing as npt
 
 from rules.frames import Frame, MeterTable
-from rules.segments import group_starts
+from rules.segments import consecutive, group_starts, local_day
 
 
 def step_seconds(frame: Frame, meters: MeterTable) -> npt.NDArray[np.int64]:
-    return meters.interval_minutes[frame.meter] * 60
+    """Interval length of each row; a zero-stride view when every meter has the same one."""
+
+    def make() -> npt.NDArray[np.int64]:
+        minutes = meters.interval_minutes
+        if len(minutes) and (minutes == minutes[0]).all():
+            return np.broadcast_to(np.int64(minutes[0] * 60), len(frame))
+        return minutes[frame.meter] * 60
+
+    return frame.derived(("step", id(meters)), make)  # type: ignore[no-any-return]
+
+
+def meter_starts(frame: Frame) -> npt.NDArray[np.intp]:
+    return frame.derived("meter_starts", lambda: group_starts(frame.meter))  # type: ignore[no-any-return]
+
+
+def day_starts(frame: Frame) -> npt.NDArray[np.intp]:
+    """First row of each (meter, local day) group."""
+    return frame.derived("day_starts", lambda: group_starts(frame.meter, local_day(frame.ts)))  # type: ignore[no-any-return]
+
+
+def joined(frame: Frame, meters: MeterTable) -> npt.NDArray[np.bool_]:
+    """Rows that directly follow the previous row of the same meter."""
+    return frame.derived(  # type: ignore[no-any-return]
+        ("joined", id(meters)), lambda: consecutive(frame.meter, frame.ts, step_seconds(frame, meters))
+    )
 
 
 def per_meter_rows(frame: Frame, meters: MeterTable, meter_flags: npt.NDArray[np.bool_]) -> Any:
     """Rows of the meters flagged in a per-meter mask."""
     return meter_flags[frame.meter]
-
-
-def meter_first_rows(frame: Frame) -> npt.NDArray[np.intp]:
-    return group_starts(frame.meter)
 
 
 def previous_values(

@@ -7,10 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from rules.checks.common import step_seconds
+from rules.checks.common import meter_starts, step_seconds
 from rules.frames import Q_ESTIMATED, Frame, MeterTable
 from rules.registry import Hits, Param, rule_type
-from rules.segments import group_starts
 
 
 @rule_type(
@@ -33,7 +32,7 @@ def gap(frame: Frame, meters: MeterTable, p: Mapping[str, Any], now_s: int) -> H
     g_meter = [m[inner]]
     g_first = [ts[inner] + step[inner]]
     g_count = [(ts[inner + 1] - ts[inner]) // step[inner] - 1]
-    starts = group_starts(m)
+    starts = meter_starts(frame)
     ends = np.append(starts[1:], n) - 1
     window_start = meters.window_start_ts[m[starts]]
     window_end = meters.window_end_ts[m[ends]]
@@ -75,17 +74,20 @@ def prolonged_estimation(frame: Frame, meters: MeterTable, p: Mapping[str, Any],
     if len(frame) == 0:
         return Hits.none(frame)
     size = len(meters)
-    estimated = np.bincount(frame.meter, weights=frame.quality_in == Q_ESTIMATED, minlength=size)
-    total = np.bincount(frame.meter, minlength=size).astype(np.float64)
+    starts = meter_starts(frame)
+    owners = frame.meter[starts]
+    estimated = np.zeros(size)
+    total = np.zeros(size)
+    estimated[owners] = np.add.reduceat((frame.quality_in == Q_ESTIMATED).astype(np.int32), starts)
+    total[owners] = np.diff(np.append(starts, len(frame)))
     in_batch = total > 0
     estimated += meters.history_estimated
     total += meters.history_total
     pct = np.divide(estimated * 100.0, total, out=np.zeros(size), where=total > 0)
     flagged = in_batch & (pct > p["max_estimated_pct"])
     idx = np.flatnonzero(flagged)
-    starts = group_starts(frame.meter)
     first_ts = np.zeros(size, dtype=np.int64)
-    first_ts[frame.meter[starts]] = frame.ts[starts]
+    first_ts[owners] = frame.ts[starts]
     return Hits(
         rows=np.zeros(len(frame), dtype=bool),  # a finding about the meter, not its readings
         meter=idx.astype(np.int64),

@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rules.checks.common import meter_starts
 from rules.frames import DATA_KINDS, Frame, MeterTable
 from rules.registry import Hits, Param, rule_type
-from rules.segments import group_starts
 
 
 def _per_meter(frame: Frame, flagged: npt.NDArray[np.bool_], value: Any, reference: Any) -> Hits:
     """One finding per flagged meter present in the frame (at its first row); all rows flagged."""
-    starts = group_starts(frame.meter)
+    starts = meter_starts(frame)
     first_meter = frame.meter[starts]
     keep = flagged[first_meter]
     idx = first_meter[keep]

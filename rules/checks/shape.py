@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from rules.checks.common import step_seconds
+from rules.checks.common import day_starts, joined
 from rules.frames import Frame, MeterTable
 from rules.registry import Hits, Param, rule_type
-from rules.segments import consecutive, expand, group_starts, lengths, local_day, run_starts, top3
+from rules.segments import expand, lengths, rows_of_runs, top3, true_runs
 
 
 def _energy(frame: Frame, channel: str) -> Any:
@@ -30,36 +30,42 @@ def spike(frame: Frame, meters: MeterTable, p: Mapping[str, Any], now_s: int) ->
     if len(frame) == 0:
         return Hits.none(frame)
     n = len(frame)
+    ratio = p["threshold_pct"] / 100.0
     values = _energy(frame, p["channel"])
-    starts = group_starts(frame.meter, local_day(frame.ts))
-    peak, peak_row, third = top3(values, starts)
-    is_spike = (
-        (lengths(starts, n) >= 3)
-        & (peak >= p["min_peak_kwh"])
-        & (peak > p["threshold_pct"] / 100.0 * np.maximum(third, 0.0))
-    )
-    rows = peak_row & expand(is_spike, starts, n)
-    return Hits.at_rows(frame, rows, values, expand(third, starts, n))
+    clean = np.nan_to_num(values, nan=0.0)
+    starts = day_starts(frame)
+    size = lengths(starts, n)
+    peak = np.maximum.reduceat(clean, starts)
+    # The third highest is at least (sum - 2 x peak) / (size - 2): most days are cleared by
+    # that bound, and the exact top three is computed only for the days left.
+    floor = (np.add.reduceat(clean, starts) - 2 * peak) / np.maximum(size - 2, 1)
+    candidate = (size >= 3) & (peak >= p["min_peak_kwh"]) & (peak > ratio * np.maximum(floor, 0.0))
+    if not candidate.any():
+        return Hits.none(frame)
+    rows_in = rows_of_runs(starts[candidate], size[candidate], n)
+    part = np.flatnonzero(rows_in)
+    sub_starts = np.searchsorted(part, starts[candidate])
+    top, top_row, third = top3(values[part], sub_starts)
+    is_spike = (top >= p["min_peak_kwh"]) & (top > ratio * np.maximum(third, 0.0))
+    flagged_sub = top_row & expand(is_spike, sub_starts, len(part))
+    rows = np.zeros(n, dtype=bool)
+    rows[part[flagged_sub]] = True
+    third_rows = np.full(n, np.nan)
+    third_rows[part] = expand(third, sub_starts, len(part))
+    return Hits.at_rows(frame, rows, values, third_rows)
 
 
-def _runs(frame: Frame, meters: MeterTable, *keys: Any) -> tuple[Any, Any]:
-    """Starts and lengths of runs of consecutive rows (same meter, no gap) sharing `keys`."""
-    joined = consecutive(frame.meter, frame.ts, step_seconds(frame, meters))
-    starts = run_starts(frame.meter, joined, *keys)
-    return starts, lengths(starts, len(frame))
-
-
-def _run_hits(frame: Frame, starts: Any, run_len: Any, flagged_runs: Any, min_len: int) -> Hits:
-    rows = expand(flagged_runs, starts, len(frame))
-    first = starts[flagged_runs]
-    ends = first + run_len[flagged_runs] - 1
+def _run_hits(frame: Frame, first: Any, length: Any, min_len: int) -> Hits:
+    """One finding per run (first row, length); every row of a run is flagged."""
+    keep = length >= min_len
+    first, length = first[keep], length[keep]
     return Hits(
-        rows=rows,
+        rows=rows_of_runs(first, length, len(frame)),
         meter=frame.meter[first],
         ts=frame.ts[first],
-        value=run_len[flagged_runs].astype(np.float64),
+        value=length.astype(np.float64),
         reference=np.full(len(first), float(min_len)),
-        extra={"ts_end": frame.ts[ends]},
+        extra={"ts_end": frame.ts[first + length - 1]},
     )
 
 
@@ -78,10 +84,10 @@ def zero_run(frame: Frame, meters: MeterTable, p: Mapping[str, Any], now_s: int)
     energised = np.ones(len(frame), dtype=bool)
     if voltage is not None and p["min_voltage_v"] > 0:
         energised = np.isnan(voltage) | (voltage >= p["min_voltage_v"])
-    is_zero = (kwh == 0) & energised
-    starts, run_len = _runs(frame, meters, is_zero)
-    flagged = is_zero[starts] & (run_len >= p["min_intervals"])
-    return _run_hits(frame, starts, run_len, flagged, p["min_intervals"])
+    first, length = frame.derived(
+        ("zero_runs", p["min_voltage_v"]), lambda: true_runs((kwh == 0) & energised, joined(frame, meters))
+    )
+    return _run_hits(frame, first, length, p["min_intervals"])
 
 
 @rule_type(
@@ -94,7 +100,9 @@ def static(frame: Frame, meters: MeterTable, p: Mapping[str, Any], now_s: int) -
     if len(frame) == 0:
         return Hits.none(frame)
     kwh = frame.channels["kwh"]
-    starts, run_len = _runs(frame, meters, kwh)
-    values = kwh[starts]
-    flagged = (values != 0) & ~np.isnan(values) & (run_len >= p["min_intervals"])
-    return _run_hits(frame, starts, run_len, flagged, p["min_intervals"])
+    # Rows equal to their (joined) predecessor; a run of k of them is k + 1 identical values.
+    same = np.zeros(len(frame), dtype=bool)
+    same[1:] = (kwh[1:] == kwh[:-1]) & (kwh[1:] != 0)
+    same &= joined(frame, meters)
+    first, length = true_runs(same, np.ones(len(frame), dtype=bool))
+    return _run_hits(frame, first - 1, length + 1, p["min_intervals"])

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from rules.checks.common import register_deltas, wrap_delta
+from rules.checks.common import day_starts, meter_starts, register_deltas, wrap_delta
 from rules.frames import Frame, MeterTable
 from rules.registry import Hits, Param, rule_type
-from rules.segments import expand, group_starts, lengths, local_day
+from rules.segments import lengths, rows_of_runs
 
 
 @rule_type(
@@ -26,7 +26,7 @@ def high_low(frame: Frame, meters: MeterTable, p: Mapping[str, Any], now_s: int)
     if n == 0:
         return Hits.none(frame)
     kwh = np.nan_to_num(frame.channels["kwh"])
-    starts = group_starts(frame.meter, local_day(frame.ts))
+    starts = day_starts(frame)
     total = np.add.reduceat(kwh, starts)
     average = meters.avg_daily_kwh[frame.meter[starts]]
     judged = (lengths(starts, n) >= p["min_intervals"]) & (average > 0)
@@ -34,7 +34,7 @@ def high_low(frame: Frame, meters: MeterTable, p: Mapping[str, Any], now_s: int)
     low = total < average * (1 - p["low_pct"] / 100.0)
     flagged = judged & (high | low)
     return Hits(
-        rows=expand(flagged, starts, n),
+        rows=rows_of_runs(starts[flagged], lengths(starts, n)[flagged], n),
         meter=frame.meter[starts[flagged]],
         ts=frame.ts[starts[flagged]],
         value=total[flagged],
@@ -55,9 +55,20 @@ def sum_check(frame: Frame, meters: MeterTable, p: Mapping[str, Any], now_s: int
         return Hits.none(frame)
     size = len(meters)
     m = frame.meter
-    inside = (frame.ts > meters.register_start_ts[m]) & (frame.ts <= meters.register_end_ts[m])
     kwh = np.nan_to_num(frame.channels["kwh"])
-    interval_sum = np.bincount(m, weights=kwh * inside, minlength=size).astype(np.float64)
+    starts = meter_starts(frame)
+    owners = m[starts]
+    ends = np.append(starts[1:], n) - 1
+    covered = (frame.ts[starts] > meters.register_start_ts[owners]) & (
+        frame.ts[ends] <= meters.register_end_ts[owners]
+    )
+    if covered.all():  # the usual case: the registers bracket the whole frame, no per-row test
+        inside: Any = np.ones(n, dtype=bool)
+        interval_sum = np.zeros(size)
+        interval_sum[owners] = np.add.reduceat(kwh, starts)
+    else:
+        inside = (frame.ts > meters.register_start_ts[m]) & (frame.ts <= meters.register_end_ts[m])
+        interval_sum = np.bincount(m, weights=kwh * inside, minlength=size).astype(np.float64)
     delta = wrap_delta(meters.register_start_kwh, meters.register_end_kwh, meters.display_digits)
     register_kwh = delta * meters.multiplier
     present = np.zeros(size, dtype=bool)
@@ -86,14 +97,18 @@ def demand_over_load(frame: Frame, meters: MeterTable, p: Mapping[str, Any], now
     if len(frame) == 0:
         return Hits.none(frame)
     m = frame.meter
-    per_hour = 60.0 / meters.interval_minutes[m]
+    # Compare energy with a per-meter energy limit: one gather instead of three.
+    per_hour = 60.0 / meters.interval_minutes
+    energy_limit = (meters.sanctioned_load * p["factor"] / per_hour)[m]
     kvah = frame.channel("kvah")
     energy = frame.channels["kwh"]
-    if kvah is not None:
+    if kvah is not None and meters.load_in_kva.any():
         energy = np.where(meters.load_in_kva[m] & ~np.isnan(kvah), kvah, energy)
-    demand = energy * per_hour
-    limit = meters.sanctioned_load[m] * p["factor"]
-    return Hits.at_rows(frame, demand > limit, demand, limit)
+    flagged = energy > energy_limit
+    hits = Hits.at_rows(frame, flagged, energy, energy_limit)
+    hour_factor = per_hour[hits.meter]
+    hits.value, hits.reference = hits.value * hour_factor, hits.reference * hour_factor
+    return hits
 
 
 @rule_type(
