@@ -19,12 +19,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from rules import determinants as dmath  # noqa: E402
-from rules.engine import evaluate  # noqa: E402
-from rules.frames import Q_ESTIMATED, Q_VALID, Frame, MeterTable  # noqa: E402
-from rules.loader import RULES_DIR, load_file  # noqa: E402
+from rules import determinants as dmath
+from rules.engine import evaluate
+from rules.frames import Q_ESTIMATED, Q_VALID, Frame, MeterTable
+from rules.loader import RULES_DIR, load_file
 
 DAY0 = 1_790_706_600  # 2026-10-05 00:00 IST
 STEP = 900
