@@ -131,3 +131,11 @@ def test_the_same_rule_id_in_two_files_is_refused(tmp_path: Path) -> None:
         "b.yaml:5: rule id 'T-GAP' is already defined in a.yaml",
         "b.yaml:11: rule id 'T-SPIKE' is already defined in a.yaml",
     ]
+
+
+def test_the_authoring_guide_documents_every_rule_type_and_rule_file() -> None:
+    from rules.registry import RULE_TYPES
+
+    guide = (RULES_DIR.parent / "docs" / "rule-authoring.md").read_text()
+    assert [t for t in RULE_TYPES if f"### `{t}`" not in guide] == []
+    assert [p.name for p in RULES_DIR.glob("*.yaml") if f"`rules/{p.name}`" not in guide] == []
