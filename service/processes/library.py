@@ -84,7 +84,9 @@ def store_definition(session: Session, definition: ProcessDefinition) -> None:
     """Keep the XML of a version once (an instance may need it after the file changed)."""
     done: set[str] = session.info.setdefault("cmdms.stored_definitions", set())
     key = definition.spec_hash + definition.process_id
-    if key in done:  # once per transaction is enough
+    bind: Any = session.get_bind()
+    database = str(bind.url)
+    if key in done or (database, key) in _STORED:  # one round trip per version, not per start
         return
     session.execute(
         insert(ProcessDefinitionVersion)
@@ -98,3 +100,14 @@ def store_definition(session: Session, definition: ProcessDefinition) -> None:
         .on_conflict_do_nothing()
     )
     done.add(key)
+    session.info.setdefault("cmdms.stored_definitions_pending", set()).add((database, key))
+
+
+# Versions known to be stored, per database (filled after commit; a rollback forgets them).
+_STORED: set[tuple[str, str]] = set()
+
+
+def remember_stored(session: Session) -> None:
+    """after_commit: the versions inserted in that transaction are now stored for good."""
+    _STORED.update(session.info.pop("cmdms.stored_definitions_pending", set()))
+    session.info.pop("cmdms.stored_definitions", None)

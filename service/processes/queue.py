@@ -20,7 +20,7 @@ from service.processes.runtime import ProcessConflict, advance_instance, lock_in
 from workflows import forms
 from workflows.engine import CompleteUserTask
 
-SORTS = {
+SORTS: dict[str, tuple[Any, ...]] = {
     "due": (WorkItem.due_at.asc().nulls_last(), WorkItem.id),
     "created": (WorkItem.created_at.desc(), WorkItem.id.desc()),
     "priority": (WorkItem.priority.desc(), WorkItem.due_at.asc().nulls_last(), WorkItem.id),

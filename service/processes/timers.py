@@ -23,6 +23,9 @@ TIMER_ACTOR = Actor("system", "timer")
 
 def schedule_after_commit(session: Session) -> None:
     """Session after_commit hook: put the timers of the committed transaction on RQ's schedule."""
+    from service.processes.library import remember_stored
+
+    remember_stored(session)
     pending = session.info.pop(TIMERS_PENDING_KEY, [])
     if not pending or not has_app_context():
         return
@@ -42,6 +45,7 @@ def schedule_after_commit(session: Session) -> None:
 def forget_after_rollback(session: Session, _previous: object) -> None:
     session.info.pop(TIMERS_PENDING_KEY, None)
     session.info.pop("cmdms.stored_definitions", None)
+    session.info.pop("cmdms.stored_definitions_pending", None)
 
 
 def fire_timer(session: Session, timer_id: int, now: datetime | None = None) -> bool:
