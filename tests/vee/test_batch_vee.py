@@ -127,3 +127,27 @@ def test_scalar_read_with_door_locked_is_estimated_from_average_daily_use(
     assert [f[0] for f in failures(session, network["VS1"])] == ["SC-STATUS"]
     method = session.execute(text("SELECT method, original_value FROM vee_estimates")).one()
     assert tuple(method) == ("average_daily_use", 0.0)
+
+
+def test_rerun_refuses_a_range_longer_than_92_days(network: dict[str, int], login: Any) -> None:
+    answer = login("analyst").post(
+        "/api/v1/vee/rerun", json={"meters": ["VM1"], "from": "2026-01-01", "to": "2026-06-30"}
+    )
+    assert (answer.status_code, answer.get_json()["message"]) == (422, "at most 92 days per re-run")
+
+
+def test_flask_vee_rerun_validates_a_meter_range_from_the_command_line(
+    app: Any, session: Any, network: dict[str, int], ingest: Any
+) -> None:
+    ingest(intervals_batch("VM1", profile({10 + i: 0.0 for i in range(8)})))  # not yet validated
+    result = app.test_cli_runner().invoke(
+        args=["vee", "rerun", "--meter", "VM1", "--from", "2026-10-05", "--to", "2026-10-05"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "'failures': 1" in result.output
+    session.expire_all()
+    assert failures(session) == [("SM-INT-ZERO", utc(10), 8.0)]
+    unknown = app.test_cli_runner().invoke(
+        args=["vee", "rerun", "--meter", "NOPE", "--from", "2026-10-05", "--to", "2026-10-05"]
+    )
+    assert unknown.exit_code == 1 and "unknown meters: NOPE" in unknown.output
