@@ -65,7 +65,8 @@ class StandIn:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
