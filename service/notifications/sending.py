@@ -69,11 +69,6 @@ def notify(
     now = now or _utcnow()
     if (consumer_id is None) == (user_id is None):
         raise ValueError("give exactly one of consumer_id and user_id")
-    existing = session.execute(
-        select(Notification.id, Notification.status).where(Notification.dedupe_key == dedupe_key)
-    ).first()
-    if existing is not None:
-        return NotifyResult(existing.id, existing.status, False)
     try:
         rule = engine.policy.for_type(message_type)
     except KeyError as exc:
@@ -90,7 +85,7 @@ def notify(
     if not recipient.mobile and not ("push" in plan and _has_device(session, consumer_id)):
         status, error = "failed", "no_contact: no mobile number and no registered app device"
     else:
-        opted_out = consumer_id is not None and session.get(NotificationOptOut, consumer_id) is not None
+        opted_out = recipient.opted_out
         sent_last_hour = (
             0 if rule.mandatory else _recent_informational(session, engine, consumer_id, user_id, now)
         )
@@ -126,7 +121,7 @@ def notify(
     )
     stmt = insert(Notification).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
     new_id = session.execute(stmt.returning(Notification.id)).scalar_one_or_none()
-    if new_id is None:  # a concurrent transaction took the key first
+    if new_id is None:  # the key exists (a re-run, or a concurrent transaction took it first)
         row = session.execute(
             select(Notification.id, Notification.status).where(Notification.dedupe_key == dedupe_key)
         ).one()
@@ -141,15 +136,26 @@ class _Recipient:
     mobile: str | None
     language: str
     org_unit_id: int | None
+    opted_out: bool = False
 
 
 def _recipient(session: Session, consumer_id: int | None, user_id: int | None) -> _Recipient:
     if consumer_id is not None:
-        consumer = session.get(Consumer, consumer_id)
+        # One round trip for the consumer and the opt-out (notify runs per consumer in bulk).
+        consumer = session.execute(
+            select(
+                Consumer.mobile,
+                Consumer.language,
+                Consumer.org_unit_id,
+                NotificationOptOut.consumer_id.is_not(None).label("opted_out"),
+            )
+            .outerjoin(NotificationOptOut, NotificationOptOut.consumer_id == Consumer.id)
+            .where(Consumer.id == consumer_id)
+        ).first()
         if consumer is None:
             raise ValueError(f"unknown consumer {consumer_id}")
-        return _Recipient(consumer.mobile, consumer.language, consumer.org_unit_id)
-    user = session.get(User, user_id)
+        return _Recipient(consumer.mobile, consumer.language, consumer.org_unit_id, bool(consumer.opted_out))
+    user = session.execute(select(User.mobile, User.org_unit_id).where(User.id == user_id)).first()
     if user is None:
         raise ValueError(f"unknown user {user_id}")
     # Staff read CMDMS in English; users carry no language preference yet.
