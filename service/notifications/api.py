@@ -23,6 +23,7 @@ from service.notifications.schemas import (
     DeviceCreate,
     NotificationQuery,
     NotificationRead,
+    OptOutUpdate,
     OtpCreate,
     OtpVerify,
 )
@@ -72,6 +73,24 @@ def register_device(args: dict[str, Any]) -> ResponseReturnValue:
     )
     session.commit()
     return jsonify({"device_id": token_id}), 201
+
+
+@blp.route("/notifications/opt-out", methods=["PUT"])
+@guards.require("notifications:write", roles=("ccc_agent",))
+@blp.arguments(OptOutUpdate)
+def set_opt_out(args: dict[str, Any]) -> ResponseReturnValue:
+    """A consumer asks (through the CCC or the app) for no informational messages, or back."""
+    session = db.session()
+    principal = guards.current_principal()
+    consumer = session.execute(
+        select(Consumer.id, Consumer.org_unit_id).where(Consumer.ivrs_number == args["consumer"])
+    ).first()
+    if consumer is None or not can_see(session, principal, consumer.org_unit_id):
+        fail(404, "unknown_consumer", f"No consumer {args['consumer']!r}.", field="consumer")
+    source = "ccc" if principal.kind == "user" else principal.name[:32]
+    recipients.set_opt_out(session, consumer.id, args["opted_out"], principal.actor, source=source)
+    session.commit()
+    return jsonify({"consumer": args["consumer"], "opted_out": args["opted_out"]}), 200
 
 
 @blp.route("/notifications/twilio/status", methods=["POST"])

@@ -58,3 +58,8 @@ class OtpCreate(Schema):
 
 class OtpVerify(OtpCreate):
     code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="six digits"))
+
+
+class OptOutUpdate(Schema):
+    consumer = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    opted_out = fields.Boolean(required=True)
