@@ -16,6 +16,7 @@ from service.masterdata import listing, schemas
 from service.masterdata.batch import MAX_ROWS, visible_org_ids
 from service.masterdata.entities import ENTITIES
 from service.masterdata.upsert import upsert
+from service.readings.jobs import request_replay
 
 bp = Blueprint(
     "masterdata_api",
@@ -50,6 +51,9 @@ UPSERT_DOC: dict[str, Any] = {
         "415": {"description": "Content-Type is not application/json"},
     },
 }
+
+
+REPLAYS_QUARANTINE = frozenset({"meters", "feeders", "dtrs"})
 
 
 def register_schemas(api: Any) -> None:
@@ -97,6 +101,9 @@ def upsert_rows(entity: str) -> dict[str, Any]:
     principal = current_principal()
     session = db.session()
     result = upsert(session, entity, rows, principal.actor, visible_org_ids(session, principal))
+    if entity in REPLAYS_QUARANTINE and result.created:
+        # Readings that arrived before their meter (or feeder/DTR) wait in quarantine.
+        request_replay(session)
     session.commit()
     return result.as_dict()
 
