@@ -13,7 +13,7 @@ from itertools import groupby
 from flask import current_app
 
 from service.extensions import db
-from service.notifications import sending
+from service.notifications import delivery
 from service.notifications.engine import current_engine
 from service.queues import get_queue
 
@@ -28,12 +28,12 @@ def send_notifications(notification_ids: list[int], as_of: str | None = None) ->
     session = db.session()
     try:
         for notification_id in notification_ids:
-            work = sending.claim(session, notification_id, now, engine)
+            work = delivery.claim(session, notification_id, now, engine)
             session.commit()  # the claim is durable before the provider is called
             status = "skipped"
             if work is not None:
-                outcome = sending.deliver(engine, work)
-                status = sending.finish(session, notification_id, outcome, engine)
+                outcome = delivery.deliver(engine, work)
+                status = delivery.finish(session, notification_id, outcome, engine)
                 session.commit()
             counts[status] = counts.get(status, 0) + 1
     finally:
@@ -49,7 +49,7 @@ def sweep(as_of: str | None = None) -> int:
     """Periodic: enqueue due rows (deferred, retrying, or lost with a Redis restart)."""
     now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
     try:
-        due = sending.due(db.session(), now)
+        due = delivery.due(db.session(), now)
         db.session.commit()
     finally:
         db.session.remove()
