@@ -10,6 +10,7 @@ import ast
 import builtins
 import datetime as dt
 import decimal
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -157,12 +158,18 @@ class RestrictedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         super().__init__(env)
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
-        check_script(expression, mode="eval")
+        _vet(expression, "eval")
         return super().evaluate(expression, context, external_context)
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
-        check_script(script, mode="exec")
+        _vet(script, "exec")
         return bool(super().execute(script, context, external_context))
+
+
+@functools.lru_cache(maxsize=4096)
+def _vet(source: str, mode: str) -> None:
+    """check_script once per distinct source: a refusal raises (and is not cached)."""
+    check_script(source, mode)
 
 
 ServiceCallHandler = Callable[[str, str, dict[str, Any]], Any]

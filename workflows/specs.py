@@ -90,6 +90,10 @@ class ProcessDefinition:
     user_tasks: dict[str, UserTaskInfo]
     service_operations: dict[str, str]  # element id -> operation name
     element_names: dict[str, str]
+    # Whether any element waits on a timer / a message: without them an instance can have no
+    # timer rows / message waits, and advancing it need not look for any.
+    has_timers: bool = True
+    has_messages: bool = True
 
 
 def content_hash(xml: str) -> str:
@@ -165,6 +169,7 @@ def _describe(
             problems += _script_problems(task_spec, file_name, bpmn_id)
     if problems:
         raise DefinitionError(problems)
+    event_kinds = {kind for _, kind in _event_kinds(spec, subprocess_specs)}
     return ProcessDefinition(
         process_id=process_id,
         name=spec.description or process_id,
@@ -176,6 +181,8 @@ def _describe(
         user_tasks=user_tasks,
         service_operations=operations,
         element_names=names,
+        has_timers="timer" in event_kinds,
+        has_messages="message" in event_kinds,
     )
 
 
@@ -250,13 +257,17 @@ def _script_problems(task_spec: Any, file_name: str, bpmn_id: str) -> list[Probl
 
 def timer_and_message_ids(definition: ProcessDefinition) -> dict[str, str]:
     """Element id -> "timer" | "message" for every catching event (used by the diagram)."""
-    kinds = {}
-    for task_spec in _all_task_specs(definition.spec, definition.subprocess_specs):
+    return dict(_event_kinds(definition.spec, definition.subprocess_specs))
+
+
+def _event_kinds(spec: Any, subprocess_specs: dict[str, Any]) -> list[tuple[str, str]]:
+    kinds: list[tuple[str, str]] = []
+    for task_spec in _all_task_specs(spec, subprocess_specs):
         event_definition = getattr(task_spec, "event_definition", None)
         if isinstance(event_definition, TimerEventDefinition):
-            kinds[task_spec.bpmn_id] = "timer"
+            kinds.append((task_spec.bpmn_id, "timer"))
         elif isinstance(event_definition, MessageEventDefinition):
-            kinds[task_spec.bpmn_id] = "message"
+            kinds.append((task_spec.bpmn_id, "message"))
     return kinds
 
 

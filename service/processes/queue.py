@@ -16,7 +16,7 @@ from service.auth.scoping import can_see, scope_to_org
 from service.masterdata.models import OrgUnit
 from service.processes.library import workflows
 from service.processes.models import ProcessInstance, WorkItem
-from service.processes.runtime import ProcessConflict, advance_instance, lock_instance, record_event
+from service.processes.runtime import ProcessConflict, advance_locked, lock_instance, record_event
 from workflows import forms
 from workflows.engine import CompleteUserTask
 
@@ -129,11 +129,18 @@ def is_supervisor_of(session: Session, principal: Principal, item: WorkItem) -> 
     return principal.org_unit_id != item.org_unit_id and can_see(session, principal, item.org_unit_id)
 
 
-def _locked_item(session: Session, principal: Principal, item_id: int) -> WorkItem:
-    get_item(session, principal, item_id)
-    item = session.scalar(select(WorkItem).where(WorkItem.id == item_id).with_for_update())
+def _locked_item(session: Session, principal: Principal, item_id: int, visible: bool = False) -> WorkItem:
+    """Lock an item the principal may see (`visible`: the caller checked that already)."""
+    if not visible:
+        get_item(session, principal, item_id)
+    # populate_existing: the row as locked, not as cached before the lock (one round trip).
+    item = session.scalar(
+        select(WorkItem)
+        .where(WorkItem.id == item_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     assert item is not None
-    session.refresh(item)
     if item.status != "open":
         raise ProcessConflict("task_closed", f"This task is already {item.status}.", work_item_id=item.id)
     return item
@@ -219,7 +226,22 @@ def complete(
             expected_version=expected_version,
             current_version=instance.version,
         )
-    item = _locked_item(session, principal, item_id)
+    # The instance's open items are locked with this one (after the instance, like every
+    # writer); the advance takes them as they are instead of selecting them again.
+    locked = list(
+        session.scalars(
+            select(WorkItem)
+            .where(
+                WorkItem.instance_id == instance.id, or_(WorkItem.status == "open", WorkItem.id == item_id)
+            )
+            .order_by(WorkItem.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    item = next(w for w in locked if w.id == item_id)
+    if item.status != "open":
+        raise ProcessConflict("task_closed", f"This task is already {item.status}.", work_item_id=item.id)
     if item.assignee_id not in (None, principal.user_id) and not is_supervisor_of(session, principal, item):
         raise ProcessConflict(
             "claimed_by_other", "Another person has claimed this task.", work_item_id=item.id
@@ -227,9 +249,8 @@ def complete(
     item.status, item.result = "completed", data
     item.completed_at, item.completed_by = datetime.now(UTC), principal.name
     item.assignee_id = item.assignee_id or principal.user_id
-    advance_instance(
-        session, item.instance_id, CompleteUserTask(item.task_id, data), principal.actor, expected_version
-    )
+    event = CompleteUserTask(item.task_id, data)
+    advance_locked(session, instance, event, principal.actor, expected_version, open_items=locked)
     record(session, principal.actor, "complete", "work_item", str(item.id), None, data)
     return item
 

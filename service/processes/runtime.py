@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
-from service.audit.log import Actor, record
+from service.audit.log import Actor, jsonable, record
 from service.masterdata.models import OrgUnit
 from service.outbox import outbox
+from service.outbox.handlers import OPERATIONS
 from service.processes.library import definition_for, store_definition, workflows
 from service.processes.models import (
     Incident,
@@ -26,7 +27,17 @@ from service.processes.models import (
     ProcessTimer,
     WorkItem,
 )
-from workflows.engine import Effects, EngineError, Event, MessageArrived, WorkflowState, due_at
+from service.processes.start_sql import insert_started
+from workflows.engine import (
+    Effects,
+    EngineError,
+    Event,
+    MessageArrived,
+    ReadyUserTask,
+    StepRecord,
+    WorkflowState,
+    due_at,
+)
 
 TIMERS_PENDING_KEY = "cmdms.process_timers_pending"
 OUTBOX_PREFIX = "workflow:"
@@ -55,8 +66,132 @@ class StartRequest:
 
 
 def start_instance(session: Session, request: StartRequest, actor: Actor) -> ProcessInstance:
+    """Start an instance and run it until it waits; one statement writes it in the common case."""
     wf = workflows()
     definition = wf.library.get(request.process_id)
+    state, effects = wf.engine.start(request.process_id, request.data)
+    store_definition(session, definition)
+    if effects.messages or effects.failure is not None or _unknown_operation(effects):
+        # Early messages, incidents: the general path (rare at start).
+        return _start_general(session, request, definition.spec_hash, state, effects, actor)
+    now = datetime.now(UTC)
+    status = "completed" if effects.completed else "running"
+    events = [_event_row("started", actor, detail={"business_key": request.business_key})]
+    events += [_history_row(step, actor) for step in effects.history]
+    if effects.completed:
+        events.append(_event_row("completed", actor))
+    items = [
+        _work_item_row(session, request.process_id, request.business_key, request.org_unit_id, task, now)
+        for task in effects.user_tasks
+    ]
+    inserted = insert_started(
+        session,
+        {
+            "process_id": request.process_id,
+            "spec_hash": definition.spec_hash,
+            "business_key": request.business_key,
+            "status": status,
+            "org_unit_id": request.org_unit_id,
+            "state": state.serialized,
+            "started_by": actor.name,
+            "ended_at": now if effects.completed else None,
+        },
+        events,
+        items,
+        actor.kind,
+        actor.name,
+        jsonable({"process_id": request.process_id, "business_key": request.business_key}),
+    )
+    if inserted is None:
+        raise _duplicate(session, request)
+    instance = ProcessInstance(
+        id=inserted.id,
+        process_id=request.process_id,
+        spec_hash=definition.spec_hash,
+        business_key=request.business_key,
+        status=status,
+        org_unit_id=request.org_unit_id,
+        state=state.serialized,
+        version=1,
+        started_by=actor.name,
+        started_at=inserted.started_at,
+        updated_at=inserted.updated_at,
+        ended_at=now if effects.completed else None,
+        error=None,
+    )
+    # The row is written: make the object persistent without loading it back.
+    make_transient_to_detached(instance)
+    session.add(instance)
+    for call in effects.service_calls:
+        _add_service_call(session, instance, call.task_id, call.bpmn_id, call.operation, call.params)
+    _sync_timers(session, instance, effects, new=True)
+    return instance
+
+
+def _unknown_operation(effects: Effects) -> bool:
+    return any(OUTBOX_PREFIX + call.operation not in OPERATIONS for call in effects.service_calls)
+
+
+def _duplicate(session: Session, request: StartRequest) -> ProcessConflict:
+    existing = session.scalar(
+        select(ProcessInstance.id).where(
+            ProcessInstance.process_id == request.process_id,
+            ProcessInstance.business_key == request.business_key,
+        )
+    )
+    return ProcessConflict(
+        "duplicate_business_key",
+        f"An instance of {request.process_id} with business key {request.business_key!r} exists.",
+        instance_id=existing,
+    )
+
+
+def _event_row(
+    kind: str, actor: Actor, bpmn_id: str = "", name: str = "", detail: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {"kind": kind, "bpmn_id": bpmn_id, "name": name[:200], "actor": actor.name, "detail": detail}
+
+
+def _history_row(step: StepRecord, actor: Actor) -> dict[str, Any]:
+    kind = "task_started" if step.state == "STARTED" else "task_completed"
+    return _event_row(kind, actor, bpmn_id=step.bpmn_id, name=step.name)
+
+
+def _work_item_row(
+    session: Session,
+    process_id: str,
+    business_key: str | None,
+    org_unit_id: int | None,
+    task: ReadyUserTask,
+    now: datetime,
+) -> dict[str, Any]:
+    group = workflows().groups.get(task.lane or "")
+    due = due_at(now, task.due_in)
+    return {
+        "task_id": task.task_id,
+        "process_id": process_id,
+        "bpmn_id": task.bpmn_id,
+        "name": task.name[:200],
+        "candidate_group": task.lane or "",
+        # A lane with no group mapping is worked by admins only (check warns of it).
+        "role": group.role if group else "admin",
+        "org_unit_id": _org_unit_for(session, org_unit_id, group.org_levels_up if group else 0),
+        "priority": task.priority,
+        "due_at": due.isoformat() if due else None,
+        "form_schema": task.form_schema,
+        "data": task.data,
+        "business_key": business_key,
+    }
+
+
+def _start_general(
+    session: Session,
+    request: StartRequest,
+    spec_hash: str,
+    state: WorkflowState,
+    effects: Effects,
+    actor: Actor,
+) -> ProcessInstance:
     if request.business_key is not None:
         existing = session.scalar(
             select(ProcessInstance.id).where(
@@ -65,16 +200,10 @@ def start_instance(session: Session, request: StartRequest, actor: Actor) -> Pro
             )
         )
         if existing is not None:
-            raise ProcessConflict(
-                "duplicate_business_key",
-                f"An instance of {request.process_id} with business key {request.business_key!r} exists.",
-                instance_id=existing,
-            )
-    store_definition(session, definition)
-    state, effects = wf.engine.start(request.process_id, request.data)
+            raise _duplicate(session, request)
     instance = ProcessInstance(
         process_id=request.process_id,
-        spec_hash=definition.spec_hash,
+        spec_hash=spec_hash,
         business_key=request.business_key,
         status="running",
         org_unit_id=request.org_unit_id,
@@ -99,12 +228,15 @@ def start_instance(session: Session, request: StartRequest, actor: Actor) -> Pro
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
+    # populate_existing: the row as locked, not as cached before the lock (one round trip).
     instance = session.scalar(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if instance is None:
         raise ProcessNotFound(f"no process instance {instance_id}")
-    session.refresh(instance)  # the row as locked, not as cached before the lock
     return instance
 
 
@@ -116,7 +248,21 @@ def advance_instance(
     expected_version: int | None = None,
 ) -> ProcessInstance:
     """Lock the instance (SELECT ... FOR UPDATE), check its version, apply `event`, settle."""
-    instance = lock_instance(session, instance_id)
+    return advance_locked(session, lock_instance(session, instance_id), event, actor, expected_version)
+
+
+def advance_locked(
+    session: Session,
+    instance: ProcessInstance,
+    event: Event,
+    actor: Actor,
+    expected_version: int | None = None,
+    open_items: list[WorkItem] | None = None,
+) -> ProcessInstance:
+    """advance_instance for an instance the caller locked with lock_instance in this transaction.
+
+    `open_items`: the instance's work items the caller locked after it (those still open count),
+    so they need not be selected again."""
     if expected_version is not None and instance.version != expected_version:
         raise ProcessConflict(
             "version_conflict",
@@ -130,7 +276,7 @@ def advance_instance(
     definition_for(session, instance.process_id, instance.spec_hash)
     state = WorkflowState(instance.process_id, instance.spec_hash, instance.state)
     new_state, effects = workflows().engine.advance(state, event)
-    _settle(session, instance, new_state, effects, actor)
+    _settle(session, instance, new_state, effects, actor, open_items=open_items)
     return instance
 
 
@@ -141,6 +287,7 @@ def _settle(
     effects: Effects,
     actor: Actor,
     new: bool = False,
+    open_items: list[WorkItem] | None = None,
 ) -> None:
     """Deliver messages that arrived early, then persist the state and apply the effects."""
     engine = workflows().engine
@@ -161,11 +308,13 @@ def _settle(
     for step in history:
         kind = "task_started" if step.state == "STARTED" else "task_completed"
         _event(session, instance, kind, actor, bpmn_id=step.bpmn_id, name=step.name)
-    _sync_work_items(session, instance, effects, now, new)
+    _sync_work_items(session, instance, effects, now, new, open_items)
     for call in effects.service_calls:
         _add_service_call(session, instance, call.task_id, call.bpmn_id, call.operation, call.params)
-    _sync_timers(session, instance, effects, new)
-    _sync_message_waits(session, instance, effects, new)
+    # A definition without timer / message events can have no such rows: no need to look.
+    definition = workflows().library.get(instance.process_id, instance.spec_hash)
+    _sync_timers(session, instance, effects, new or not definition.has_timers)
+    _sync_message_waits(session, instance, effects, new or not definition.has_messages)
     if effects.failure is not None:
         open_incident(
             session, instance, effects.failure.task_id, effects.failure.bpmn_id, "script", None, None,
@@ -211,11 +360,18 @@ def _org_unit_for(session: Session, org_unit_id: int | None, levels_up: int) -> 
 
 
 def _sync_work_items(
-    session: Session, instance: ProcessInstance, effects: Effects, now: datetime, new: bool
+    session: Session,
+    instance: ProcessInstance,
+    effects: Effects,
+    now: datetime,
+    new: bool,
+    open_items: list[WorkItem] | None = None,
 ) -> None:
     groups = workflows().groups
     existing: dict[str, WorkItem] = {}
-    if not new:
+    if open_items is not None:
+        existing = {w.task_id: w for w in open_items if w.status == "open"}
+    elif not new:
         rows = session.scalars(
             select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.status == "open")
         )
@@ -427,6 +583,7 @@ __all__ = [
     "ProcessNotFound",
     "StartRequest",
     "advance_instance",
+    "advance_locked",
     "deliver_message",
     "lock_instance",
     "open_incident",
