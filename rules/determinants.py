@@ -179,3 +179,110 @@ def _max_per_consumer(consumer: I64, demand: F64, ts: I64, consumers: int) -> tu
     first[group_of_row[::-1]] = rows[::-1]
     at[owners] = ts[first]
     return md, at
+
+
+@dataclass
+class IntervalGroups:
+    """Intervals already summed per (consumer, TOD zone, quality) group, e.g. by SQL.
+
+    `kwh`/`kvah` sum the non-NaN values of the group (× multiplier); `md_*` is the highest
+    demand in the group and `md_*_at` the end of its first interval; `first_ts` is the end of
+    the group's first interval. Gives the same determinants as `compute` on the rows.
+    """
+
+    consumer: I64
+    zone: I64  # 1-based TOD zone number
+    quality: npt.NDArray[np.int8]
+    count: I64
+    kwh: F64
+    kvah: F64
+    md_kw: F64
+    md_kw_at: I64
+    md_kva: F64
+    md_kva_at: I64
+    first_ts: I64
+
+
+def compute_from_groups(
+    consumers: int,
+    segments: Segments,
+    groups: IntervalGroups,
+    zones: tuple[TodZone, ...] = DEFAULT_TOD_ZONES,
+) -> Determinants:
+    """`compute` for pre-aggregated intervals: the database sums, numpy combines."""
+    n_zones = max(z.zone for z in zones)
+    seg_kwh = wrap_delta(segments.start_kwh, segments.end_kwh, segments.display_digits) * segments.multiplier
+    seg_kvah = (
+        wrap_delta(segments.start_kvah, segments.end_kvah, segments.display_digits) * segments.multiplier
+    )
+    reg_kwh = np.bincount(segments.consumer, weights=seg_kwh, minlength=consumers)
+    reg_kvah = np.bincount(segments.consumer, weights=seg_kvah, minlength=consumers)
+    expected = np.bincount(segments.consumer, weights=segments.expected_intervals, minlength=consumers)
+
+    c, q = groups.consumer, groups.quality.astype(np.int64)
+    n_q = len(QUALITIES)
+    counts = (
+        np.bincount(c * n_q + q, weights=groups.count, minlength=consumers * n_q)
+        .reshape(consumers, n_q)
+        .astype(np.int64)
+    )
+    billable = np.zeros(n_q, dtype=bool)
+    billable[list(BILLABLE)] = True
+    use = billable[q]
+    cell = c * n_zones + (groups.zone - 1)
+    size = consumers * n_zones
+    # astype: bincount of no rows is int64.
+    kwh_zone: F64 = (
+        np.bincount(cell, weights=np.where(use, groups.kwh, 0.0), minlength=size)
+        .astype(np.float64)
+        .reshape(consumers, n_zones)
+    )
+    kvah_zone: F64 = (
+        np.bincount(cell, weights=np.where(use, groups.kvah, 0.0), minlength=size)
+        .astype(np.float64)
+        .reshape(consumers, n_zones)
+    )
+    int_kwh, int_kvah = kwh_zone.sum(axis=1), kvah_zone.sum(axis=1)
+
+    from_registers = ~np.isnan(reg_kwh)
+    total_kwh = np.where(from_registers, reg_kwh, int_kwh)
+    total_kvah = np.where(~np.isnan(reg_kvah), reg_kvah, int_kvah)
+    kwh_zone *= np.divide(total_kwh, int_kwh, out=np.zeros(consumers), where=int_kwh > 0)[:, None]
+    kvah_zone *= np.divide(total_kvah, int_kvah, out=np.zeros(consumers), where=int_kvah > 0)[:, None]
+
+    # Unbillable intervals count as zero demand (as in `compute`): their group's peak is 0 at its start.
+    md_kw, md_kw_at = _max_of_groups(
+        c, np.where(use, groups.md_kw, 0.0), np.where(use, groups.md_kw_at, groups.first_ts), consumers
+    )
+    md_kva, md_kva_at = _max_of_groups(
+        c, np.where(use, groups.md_kva, 0.0), np.where(use, groups.md_kva_at, groups.first_ts), consumers
+    )
+    avg_pf = np.divide(total_kwh, total_kvah, out=np.full(consumers, np.nan), where=total_kvah > 0)
+    return Determinants(
+        kwh=total_kwh,
+        kvah=total_kvah,
+        kwh_by_zone=kwh_zone,
+        kvah_by_zone=kvah_zone,
+        md_kw=md_kw,
+        md_kw_at=md_kw_at,
+        md_kva=md_kva,
+        md_kva_at=md_kva_at,
+        avg_pf=np.round(avg_pf, 4),
+        energy_source=np.where(from_registers, "registers", "intervals").astype(object),
+        quality_counts=counts,
+        expected_intervals=expected.astype(np.int64),
+    )
+
+
+def _max_of_groups(consumer: I64, peak: F64, at: I64, consumers: int) -> tuple[F64, I64]:
+    """Highest group peak per consumer and the earliest time among the groups reaching it."""
+    md = np.zeros(consumers)
+    when = np.zeros(consumers, dtype=np.int64)
+    if len(consumer) == 0:
+        return md, when
+    order = np.lexsort((at, -peak, consumer))  # per consumer: highest peak first, then earliest
+    c_sorted = consumer[order]
+    first = order[np.r_[True, c_sorted[1:] != c_sorted[:-1]]]
+    md[consumer[first]] = peak[first]
+    when[consumer[first]] = at[first]
+    return md, when

@@ -1,4 +1,4 @@
-"""CLI: `flask rules check` and `flask vee rerun`."""
+"""CLI: `flask rules check`, `flask vee rerun` and `flask vee determinants`."""
 
 from __future__ import annotations
 
@@ -46,6 +46,24 @@ def rerun(serials: tuple[str, ...], start: datetime, end: datetime) -> None:
         session.rollback()
         raise click.ClickException(str(exc)) from exc
     click.echo(summary.as_dict())
+
+
+@vee_cli.command("determinants")
+@click.option("--period", required=True, help="billing month YYYY-MM")
+@click.option("--chunk", default=10_000, show_default=True, help="consumers per RQ job")
+def determinants(period: str, chunk: int) -> None:
+    """Compute and publish every consumer's determinants: one job per chunk on the bulk queue."""
+    from service.extensions import db
+    from service.vee.determinant_jobs import enqueue_period
+
+    session = db.session()
+    try:
+        ranges = enqueue_period(session, period, chunk)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        session.rollback()
+    click.echo(f"{period}: {len(ranges)} jobs queued on 'bulk' (chunks of up to {chunk:,} consumers)")
 
 
 def register(app: Flask) -> None:

@@ -1,8 +1,9 @@
 """Billing determinants of consumers for a month, from validated data, across replacements.
 
-Loads installations overlapping the period, their bracketing register reads and intervals,
-computes with `rules.determinants` (vectorised), stores a revision when the content changes
-and queues the push to billing through the outbox (idempotent by consumer + period + revision).
+Loads installations overlapping the period, their bracketing register reads and intervals
+(set-based, per chunk of consumers: `service.vee.bulk`), computes with `rules.determinants`
+(vectorised), stores a revision when the content changes and queues the push to billing
+through the outbox (idempotent by consumer + period + revision).
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ def _num(value: float, places: int = 3) -> float | None:
 
 def compute(session: Session, consumer_ids: list[int], period: str) -> dict[int, dict[str, Any]]:
     """Determinants payloads by consumer id (consumers without an installation are left out)."""
+    from service.vee.bulk import compute_for_period
+
+    return compute_for_period(session, period, consumer_ids)
+
+
+def compute_by_segment(session: Session, consumer_ids: list[int], period: str) -> dict[int, dict[str, Any]]:
+    """The reference loader: queries per installation segment and computes on the rows.
+
+    Kept to pin the set-based `bulk.compute_for_period` to it in tests; not for volume.
+    """
     start, end = period_bounds(period)
     segs = session.execute(
         text(
