@@ -3,8 +3,8 @@
 JSON: {"message_id", "source": "billing"|"reading_app", "reads": [{"meter", "read_at", "status",
 "kwh", "kvah", "md_kw"}]}; CSV header: meter,read_at,status,kwh,kvah,md_kw (empty = absent).
 A "normal" read needs kwh; any other status (door locked, meter burnt, ...) may carry values,
-and one with no value at all is reported, because the store keeps reads with values only.
-Also writes both forms (the simulator of the reading app).
+and one with no value at all becomes a status-only kwh row (value NaN = missing, stored NULL) so
+VEE's reading-status rule sees it. Also writes both forms (the simulator of the reading app).
 """
 
 from __future__ import annotations
@@ -15,15 +15,29 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from integrations.canonical import READING_STATUSES, CanonicalBatch, ParseError, Reject
-from integrations.parsing import RegisterBuilder, iso_to_epoch_one, now_epoch
+import numpy as np
+
+from integrations.canonical import DT64, READING_STATUSES, CanonicalBatch, ParseError, Registers, Reject
+from integrations.parsing import (
+    FUTURE_TOLERANCE_SECONDS,
+    RegisterBuilder,
+    epoch_to_iso,
+    iso_to_epoch_one,
+    now_epoch,
+)
 
 VALUE_FIELDS = ("kwh", "kvah", "md_kw")
+StatusOnly = tuple[str, str, int, str]  # locator, meter, read_at (epoch s), status
 CSV_COLUMNS = ("meter", "read_at", "status", *VALUE_FIELDS)
 
 
 def _add(
-    loc: str, row: dict[str, Any], registers: RegisterBuilder, rejects: list[Reject], from_text: bool
+    loc: str,
+    row: dict[str, Any],
+    registers: RegisterBuilder,
+    status_only: list[StatusOnly],
+    rejects: list[Reject],
+    from_text: bool,
 ) -> None:
     meter = row.get("meter")
     read_text = row.get("read_at")
@@ -58,12 +72,49 @@ def _add(
         rejects.append(Reject(loc, "kwh", "a normal read needs kwh", meter, read_text))
         return
     if not values:
-        rejects.append(
-            Reject(loc, "status", f"status {status!r} with no reading: nothing to store", meter, read_text)
-        )
+        # The status alone is the reading (door locked, meter burnt ...): keep it, value missing.
+        status_only.append((loc, meter, read_at, status))
         return
     for name, value in values:
         registers.add(loc, meter, "scalar", name, 0, read_at, value, None, status)
+
+
+def _build(
+    registers: RegisterBuilder, status_only: list[StatusOnly], rejects: list[Reject], now: int
+) -> Registers:
+    """The builder's rows plus status-only kwh rows (value NaN, which the store keeps as NULL).
+
+    The builder refuses NaN values (right for every other read), so status-only rows are
+    checked here the same way (future time, duplicate key) and appended after its rows.
+    """
+    built = registers.build(rejects, now)
+    seen = {
+        (m, ch, int(t))
+        for m, ch, t in zip(built.meter, built.channel, built.read_at.astype(np.int64), strict=True)
+    }
+    kept: list[StatusOnly] = []
+    for loc, meter, read_at, status in status_only:
+        if read_at > now + FUTURE_TOLERANCE_SECONDS:
+            rejects.append(Reject(loc, "read_at", "timestamp is in the future", meter, epoch_to_iso(read_at)))
+        elif (meter, "kwh", read_at) in seen:
+            reason = "duplicate register read in this message (the first one is kept)"
+            rejects.append(Reject(loc, "kwh", reason, meter, epoch_to_iso(read_at)))
+        else:
+            seen.add((meter, "kwh", read_at))
+            kept.append((loc, meter, read_at, status))
+    if not kept:
+        return built
+    n = len(kept)
+    return Registers(
+        meter=np.concatenate([built.meter, np.array([k[1] for k in kept], dtype=object)]),
+        kind=np.concatenate([built.kind, np.full(n, "scalar", dtype=object)]),
+        channel=np.concatenate([built.channel, np.full(n, "kwh", dtype=object)]),
+        tod_zone=np.concatenate([built.tod_zone, np.zeros(n, dtype=np.int16)]),
+        read_at=np.concatenate([built.read_at, np.array([k[2] for k in kept], np.int64).astype(DT64)]),
+        value=np.concatenate([built.value, np.full(n, np.nan)]),
+        occurred_at=np.concatenate([built.occurred_at, np.full(n, np.datetime64("NaT"), dtype=DT64)]),
+        reading_status=np.concatenate([built.reading_status, np.array([k[3] for k in kept], dtype=object)]),
+    )
 
 
 def parse_scalar_json(body: bytes | str, *, now: int | None = None) -> CanonicalBatch:
@@ -76,12 +127,13 @@ def parse_scalar_json(body: bytes | str, *, now: int | None = None) -> Canonical
     source = message.get("source") if isinstance(message.get("source"), str) else "billing"
     batch = CanonicalBatch(source=f"scalar:{source}", message_id=message.get("message_id"))
     registers = RegisterBuilder()
+    status_only: list[StatusOnly] = []
     for i, row in enumerate(message["reads"]):
         if not isinstance(row, dict):
             batch.rejects.append(Reject(f"reads[{i}]", "reads", "each read must be an object"))
             continue
-        _add(f"reads[{i}]", row, registers, batch.rejects, from_text=False)
-    batch.registers = registers.build(batch.rejects, now_epoch() if now is None else now)
+        _add(f"reads[{i}]", row, registers, status_only, batch.rejects, from_text=False)
+    batch.registers = _build(registers, status_only, batch.rejects, now_epoch() if now is None else now)
     return batch
 
 
@@ -99,12 +151,13 @@ def parse_scalar_csv(body: bytes | str, *, now: int | None = None, source: str =
     reader.fieldnames = header
     batch = CanonicalBatch(source=f"scalar:{source}")
     registers = RegisterBuilder()
+    status_only: list[StatusOnly] = []
     for line_no, row in enumerate(reader, start=2):
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
         cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k is not None}
-        _add(f"line {line_no}", cleaned, registers, batch.rejects, from_text=True)
-    batch.registers = registers.build(batch.rejects, now_epoch() if now is None else now)
+        _add(f"line {line_no}", cleaned, registers, status_only, batch.rejects, from_text=True)
+    batch.registers = _build(registers, status_only, batch.rejects, now_epoch() if now is None else now)
     return batch
 
 

@@ -81,7 +81,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("tod_zone", sa.SmallInteger(), nullable=False),
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("value", sa.Float(), nullable=False),
+        sa.Column("value", sa.Float(), nullable=True),  # NULL: a status-only scalar read
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("reading_status", sa.String(length=24), nullable=True),
         *_meta_columns(),
@@ -90,6 +90,10 @@ def upgrade() -> None:
             "kind IN ('daily', 'billing', 'scalar', 'instant')", name=op.f("ck_register_reads_kind")
         ),
         sa.CheckConstraint("tod_zone BETWEEN 0 AND 8", name=op.f("ck_register_reads_tod_zone")),
+        sa.CheckConstraint(
+            "value IS NOT NULL OR (kind = 'scalar' AND COALESCE(reading_status, 'normal') <> 'normal')",
+            name=op.f("ck_register_reads_value_present"),
+        ),
         sa.PrimaryKeyConstraint(
             "meter_id", "kind", "channel", "tod_zone", "read_at", name=op.f("pk_register_reads")
         ),
@@ -147,6 +151,7 @@ def upgrade() -> None:
         sa.Column("new_extra", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("new_source", sa.String(length=64), nullable=False),
         sa.Column("new_batch_id", sa.BigInteger(), nullable=False),
+        sa.Column("applied", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("replaced_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint(
             "measure IN ('interval', 'register', 'event', 'network')",

@@ -385,7 +385,6 @@ class _Run:
         checks.refuse(channel_codes == 0, "channel", lambda i: f"unknown register channel {channels[i]!r}")
         checks.refuse((zones < 0) | (zones > 8), "tod_zone", lambda i: f"TOD zone {zones[i]} is outside 0..8")
         checks.timestamp(read_at, "read_at", self.now)
-        checks.refuse(~np.isfinite(values), "value", "value is not a number")
         has_status = np.fromiter((s is not None for s in statuses), bool, len(statuses))
         status_codes = np.zeros(len(statuses), np.int16)
         if has_status.any():
@@ -395,6 +394,20 @@ class _Run:
             "reading_status",
             lambda i: f"unknown reading status {statuses[i]!r}",
         )
+        # A scalar read whose status says it could not be read (door locked ...) is kept without
+        # a value (NaN here, NULL stored): the status is the reading. Elsewhere NaN is refused.
+        status_only = (
+            np.isnan(values)
+            & (kind_codes == store.KIND_SCALAR)
+            & (status_codes > 0)
+            & (status_codes != store.STATUS_NORMAL)
+        )
+        checks.refuse(
+            np.isnan(values) & ~status_only & (kind_codes == store.KIND_SCALAR),
+            "value",
+            "value is missing; only a scalar read with a status other than normal may have none",
+        )
+        checks.refuse(~np.isfinite(values) & ~status_only, "value", "value is not a number")
         subjects = self._subjects(Meter, Meter.serial_number, meters)
         ok = np.flatnonzero(checks.ok)
         seconds = read_at.astype(np.int64)
@@ -412,7 +425,8 @@ class _Run:
                 "channel": channels[g].tolist(),
                 "tod_zone": zones[g].tolist(),
                 "read_at": [str(t) for t in read_at[g]],
-                "value": values[g].tolist(),
+                # JSON has no NaN: a status-only read's missing value is held as null.
+                "value": [None if v != v else v for v in values[g].tolist()],
                 "occurred_at": [None if np.isnat(t) else str(t) for t in occurred[g]],
                 "reading_status": statuses[g].tolist(),
             },

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Text,
     func,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -89,6 +91,9 @@ class IntervalReading(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
+VALUE_PRESENT = "value IS NOT NULL OR (kind = 'scalar' AND COALESCE(reading_status, 'normal') <> 'normal')"
+
+
 class RegisterRead(db.Model):  # type: ignore[name-defined,misc]
     """Cumulative registers: daily, billing (TOD zone 0 = total, 1..8), monthly scalar, instant."""
 
@@ -99,7 +104,8 @@ class RegisterRead(db.Model):  # type: ignore[name-defined,misc]
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     tod_zone: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    value: Mapped[float] = mapped_column(Float)
+    # NULL only for a status-only scalar read (door locked ...): the status is the reading.
+    value: Mapped[float | None] = mapped_column(Float)
     occurred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # MD's time
     reading_status: Mapped[str | None] = mapped_column(String(24))  # scalar reads
     quality: Mapped[str] = mapped_column(String(10), default="raw")
@@ -110,6 +116,7 @@ class RegisterRead(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint(f"quality IN {QUALITIES}", name="quality"),
         CheckConstraint("kind IN ('daily', 'billing', 'scalar', 'instant')", name="kind"),
         CheckConstraint("tod_zone BETWEEN 0 AND 8", name="tod_zone"),
+        CheckConstraint(VALUE_PRESENT, name="value_present"),
         Index("ix_register_reads_flagged", "meter_id", "read_at", postgresql_where=_flagged),
         {"postgresql_partition_by": "RANGE (read_at)"},
     )
@@ -181,6 +188,8 @@ class ReadingRevision(db.Model):  # type: ignore[name-defined,misc]
     new_extra: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     new_source: Mapped[str] = mapped_column(String(64))
     new_batch_id: Mapped[int] = mapped_column(BigInteger)
+    # False when the stored value was kept: an analyst's edit stands over a re-delivered value.
+    applied: Mapped[bool] = mapped_column(Boolean, server_default=true())
     replaced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (

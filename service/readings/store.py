@@ -37,6 +37,10 @@ CODES: dict[str, tuple[str, ...]] = {
 }
 
 
+KIND_SCALAR = REGISTER_KINDS.index("scalar") + 1  # register kind code of monthly scalar reads
+STATUS_NORMAL = READING_STATUSES.index("normal") + 1  # reading status code of a normal read
+
+
 def _array_sql(name: str) -> str:
     return "(ARRAY[" + ", ".join(f"'{v}'" for v in CODES[name]) + "]::text[])"
 
@@ -181,6 +185,11 @@ INTERVAL = Measure(
     revision_value="value",
     revision_extra=("interval_minutes",),
 )
+_REGISTER_VALUE = "NULLIF(s.value, 'NaN'::float8)"  # PostgreSQL's NaN equals NaN
+_STATUS = f"{_array_sql('reading_status')}[NULLIF(s.reading_status, 0)]"
+_KEEPS_ESTIMATE = (
+    f"s.value = 'NaN'::float8 AND t.quality = 'estimated' AND t.reading_status IS NOT DISTINCT FROM {_STATUS}"
+)
 REGISTER = Measure(
     name="register",
     table="register_reads",
@@ -197,13 +206,12 @@ REGISTER = Measure(
         ("read_at", "s.read_at"),
     ),
     values=(
-        ("value", "s.value", "s.value"),
+        # A status-only scalar read is staged as NaN (binary COPY has fixed-width rows) and
+        # stored as NULL. Re-sent after VEE estimated it for the same status, it keeps the
+        # estimate (nothing new arrived); a real value replaces the estimate as usual.
+        ("value", _REGISTER_VALUE, f"CASE WHEN {_KEEPS_ESTIMATE} THEN t.value ELSE {_REGISTER_VALUE} END"),
         ("occurred_at", "NULLIF(s.occurred_at, 'infinity')", "NULLIF(s.occurred_at, 'infinity')"),
-        (
-            "reading_status",
-            f"{_array_sql('reading_status')}[NULLIF(s.reading_status, 0)]",
-            f"{_array_sql('reading_status')}[NULLIF(s.reading_status, 0)]",
-        ),
+        ("reading_status", _STATUS, _STATUS),
     ),
     subject="meter_id",
     channel="channel",
@@ -347,11 +355,27 @@ def _revise(cur: Any, measure: Measure, params: dict[str, Any]) -> int:
     changed = " OR ".join(f"({merged}) IS DISTINCT FROM t.{c}" for c, _, merged in measure.values)
     keys_out = ", ".join(f"t.{c} AS {c}" for c in key_cols)
     sets = ", ".join(f"{c} = o.{c}" for c, _, _ in measure.values)
-    if measure.with_quality:
-        sets += ", quality = 'raw'"
     match = " AND ".join(f"t.{c} = o.{c}" for c in key_cols)
     old_quality = "old_quality" if measure.with_quality else "NULL"
     quality_col = ", t.quality AS old_quality" if measure.with_quality else ""
+    # An analyst's edit is a person's decision: a different value sent later is kept as a
+    # revision (applied = false) while the edited value stays in force. The same held value
+    # sent again adds nothing. Estimated and raw values are replaced (quality back to raw).
+    keep_edit = applied = new_held = "TRUE"
+    if measure.with_quality:
+        sets += ", quality = 'raw'"
+        keep_edit = "o.old_quality IS DISTINCT FROM 'edited'"
+        applied = "old_quality IS DISTINCT FROM 'edited'"
+        other_keys = [c for c, _ in measure.keys if c not in (measure.subject, measure.channel, measure.at)]
+        held_key = "jsonb_build_object(" + ", ".join(f"'{c}', t.{c}" for c in other_keys) + ")"
+        channel_match = "" if measure.channel == "NULL" else f" AND r.channel = t.{measure.channel}"
+        value_merged = next(m for c, _, m in measure.values if c == measure.revision_value)
+        new_held = (
+            f"NOT (t.quality = 'edited' AND EXISTS (SELECT 1 FROM reading_revisions r"  # noqa: S608
+            f" WHERE r.subject_id = t.{measure.subject} AND r.measure = '{measure.name}'"
+            f" AND r.at = t.{measure.at}{channel_match} AND r.key = {held_key} AND NOT r.applied"
+            f" AND r.new_value IS NOT DISTINCT FROM ({value_merged})))"
+        )
 
     def extra(prefix: str) -> str:
         return "jsonb_build_object(" + ", ".join(f"'{c}', {prefix}{c}" for c in measure.revision_extra) + ")"
@@ -362,15 +386,15 @@ def _revise(cur: Any, measure: Measure, params: dict[str, Any]) -> int:
         f" t.source AS old_source, t.batch_id AS old_batch_id"
         f" FROM {measure.stage} s JOIN {measure.table} t ON {join}"
         f" WHERE t.{measure.subject} = ANY(%(subjects)s) AND t.{measure.at} BETWEEN %(first)s AND %(last)s"
-        f" AND t.batch_id <> %(batch_id)s AND ({changed})),"
+        f" AND t.batch_id <> %(batch_id)s AND ({changed}) AND {new_held}),"
         f" upd AS (UPDATE {measure.table} t SET {sets}, source = %(source)s, batch_id = %(batch_id)s"
         f" FROM old o WHERE {match} AND t.{measure.subject} = ANY(%(subjects)s)"
-        f" AND t.{measure.at} BETWEEN %(first)s AND %(last)s)"
+        f" AND t.{measure.at} BETWEEN %(first)s AND %(last)s AND {keep_edit})"
         " INSERT INTO reading_revisions (measure, subject_id, channel, at, key, old_value, old_quality,"
-        " old_extra, old_source, old_batch_id, new_value, new_extra, new_source, new_batch_id)"
+        " old_extra, old_source, old_batch_id, new_value, new_extra, new_source, new_batch_id, applied)"
         f" SELECT '{measure.name}', {measure.subject}, {measure.channel}, {measure.at},"
         f" {measure.revision_key}, {old_value}, {old_quality}, {extra('old_')}, old_source,"
-        f" old_batch_id, {measure.revision_value}, {extra('')}, %(source)s, %(batch_id)s FROM old",
+        f" old_batch_id, {measure.revision_value}, {extra('')}, %(source)s, %(batch_id)s, {applied} FROM old",
         params,
     )
     return int(cur.rowcount)

@@ -187,7 +187,7 @@ def load_registers(session: Session, meters: Meters, start: datetime, end: datet
         text(
             "SELECT DISTINCT ON (meter_id, channel) meter_id, channel, value FROM register_reads"
             " WHERE meter_id = ANY(:ids) AND kind = ANY(:kinds) AND tod_zone = 0 AND read_at <= :start"
-            " AND channel IN ('kwh', 'kwh_export') AND quality <> 'failed'"
+            " AND channel IN ('kwh', 'kwh_export') AND quality <> 'failed' AND value IS NOT NULL"
             " ORDER BY meter_id, channel, read_at DESC"
         ),
         {"ids": meters.ids.tolist(), "kinds": kinds, "start": start},
@@ -201,7 +201,8 @@ def load_registers(session: Session, meters: Meters, start: datetime, end: datet
                 "SELECT meter_id, (max(value) - min(value)) / NULLIF(count(*) - 1, 0) AS monthly FROM ("
                 " SELECT meter_id, value, row_number() OVER (PARTITION BY meter_id ORDER BY read_at DESC) AS n"
                 " FROM register_reads WHERE meter_id = ANY(:ids) AND kind = 'scalar' AND channel = 'kwh'"
-                " AND tod_zone = 0 AND read_at <= :start AND quality <> 'failed') r WHERE n <= 7"
+                " AND tod_zone = 0 AND read_at <= :start AND quality <> 'failed' AND value IS NOT NULL)"
+                " r WHERE n <= 7"
                 " GROUP BY meter_id"
             ),
             {"ids": meters.ids.tolist(), "start": start},

@@ -151,6 +151,8 @@ def _estimate_scalar(session: Session, frame: Frame, meters: loading.Meters, rep
                 text(
                     "SELECT extract(epoch FROM max(read_at))::bigint FROM register_reads WHERE meter_id = :m"
                     " AND kind = 'scalar' AND channel = 'kwh' AND read_at < to_timestamp(:ts)"
+                    # the read the estimate starts from: one with a value (status-only reads have none)
+                    " AND value IS NOT NULL AND quality <> 'failed'"
                 ),
                 {"m": int(meters.ids[mi]), "ts": int(ts)},
             )

@@ -237,7 +237,8 @@ def test_scalar_reads_keep_their_status(client: Any, session: Any, grid: Any, wr
     body = client.post(
         "/api/v1/billing/scalar-reads", data=sample("scalar_reads.csv"), headers={**writer, **CSV}
     ).get_json()
-    assert body["stored"] == 3 and len(body["rejected"]) == 4
+    assert body["stored"] == 3 and len(body["rejected"]) == 3  # M00000302 (door locked) is quarantined
+    assert body["quarantined"] == 1
     rows = session.execute(
         text("SELECT channel, value, reading_status FROM register_reads WHERE kind = 'scalar' ORDER BY value")
     ).all()

@@ -114,3 +114,40 @@ def test_the_reading_page_shows_the_day_and_edits_through_its_form(
     session.expire_all()
     assert readings(session, network["VM1"])[5] == (0.5, "edited")
     assert "Reading edited and re-validated." in client.get(answer.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_re_delivered_value_is_kept_as_a_revision_but_the_analyst_edit_stays_in_force(
+    session: Any, network: dict[str, int], ingest: Any, run_jobs: Any, login: Any
+) -> None:
+    _day(ingest, run_jobs)
+    original = readings(session, network["VM1"])[20][0]
+    assert login("analyst").post("/api/v1/vee/edits", json=edit_body(value=0.4)).status_code == 201
+
+    resent = ingest(intervals_batch("VM1", [(20, 0.35)]))
+    assert (resent.stored, resent.unchanged, resent.revised) == (0, 0, 1)
+    run_jobs("vee")
+    session.expire_all()
+    assert readings(session, network["VM1"])[20] == (0.4, "edited")
+    revision = session.execute(
+        text(
+            "SELECT measure, channel, at, old_value, old_quality, new_value, new_source, new_batch_id, applied"
+            " FROM reading_revisions"
+        )
+    ).one()
+    assert (revision.measure, revision.channel, revision.at) == ("interval", "kwh", utc(20))
+    assert (revision.old_value, revision.old_quality, revision.new_value) == (0.4, "edited", 0.35)
+    assert (revision.new_source, revision.new_batch_id, revision.applied) == (
+        "hes:TEST",
+        resent.batch_id,
+        False,
+    )
+
+    # The same value sent again adds nothing; the original raw value once more is recorded.
+    again = ingest(intervals_batch("VM1", [(20, 0.35)]))
+    assert (again.unchanged, again.revised) == (1, 0)
+    first_value = ingest(intervals_batch("VM1", [(20, original)]))
+    assert first_value.revised == 1
+    session.expire_all()
+    assert readings(session, network["VM1"])[20] == (0.4, "edited")
+    held = session.execute(text("SELECT new_value FROM reading_revisions ORDER BY id")).scalars().all()
+    assert held == [0.35, original]
