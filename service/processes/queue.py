@@ -16,7 +16,7 @@ from service.auth.scoping import can_see, scope_to_org
 from service.masterdata.models import OrgUnit
 from service.processes.library import workflows
 from service.processes.models import ProcessInstance, WorkItem
-from service.processes.runtime import ProcessConflict, advance_locked, lock_instance, record_event
+from service.processes.runtime import AuditNote, ProcessConflict, advance_locked, lock_instance, record_event
 from workflows import forms
 from workflows.engine import CompleteUserTask
 
@@ -250,8 +250,10 @@ def complete(
     item.completed_at, item.completed_by = datetime.now(UTC), principal.name
     item.assignee_id = item.assignee_id or principal.user_id
     event = CompleteUserTask(item.task_id, data)
-    advance_locked(session, instance, event, principal.actor, expected_version, open_items=locked)
-    record(session, principal.actor, "complete", "work_item", str(item.id), None, data)
+    audit: list[AuditNote] = [("complete", "work_item", str(item.id), data)]
+    advance_locked(
+        session, instance, event, principal.actor, expected_version, open_items=locked, audit=audit
+    )
     return item
 
 

@@ -10,38 +10,49 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service.audit.log import Actor, jsonable, record
-from service.masterdata.models import OrgUnit
-from service.outbox import outbox
-from service.outbox.handlers import OPERATIONS
+from service.processes.effects import (
+    OUTBOX_PREFIX,
+    TIMERS_PENDING_KEY,
+    add_event,
+    add_service_call,
+    count_open_incidents,
+    event_row,
+    history_row,
+    open_incident,
+    record_event,
+    sync_message_waits,
+    sync_timers,
+    sync_work_items,
+    unknown_operation,
+    work_item_changes,
+    work_item_row,
+)
 from service.processes.library import definition_for, store_definition, workflows
 from service.processes.models import (
-    Incident,
     MessageWait,
-    ProcessEvent,
     ProcessInstance,
     ProcessMessage,
-    ProcessTimer,
     WorkItem,
 )
-from service.processes.start_sql import insert_started
+from service.processes.writes import insert_started, update_advanced
 from workflows.engine import (
     Effects,
     EngineError,
     Event,
     MessageArrived,
-    ReadyUserTask,
-    StepRecord,
     WorkflowState,
-    due_at,
 )
 
-TIMERS_PENDING_KEY = "cmdms.process_timers_pending"
-OUTBOX_PREFIX = "workflow:"
 MAX_MESSAGE_ROUNDS = 20
+
+
+# (action, entity, key, after) of an audit entry written with an instance step.
+AuditNote = tuple[str, str, str, dict[str, Any] | None]
 
 
 class ProcessConflict(Exception):
@@ -71,17 +82,17 @@ def start_instance(session: Session, request: StartRequest, actor: Actor) -> Pro
     definition = wf.library.get(request.process_id)
     state, effects = wf.engine.start(request.process_id, request.data)
     store_definition(session, definition)
-    if effects.messages or effects.failure is not None or _unknown_operation(effects):
+    if effects.messages or effects.failure is not None or unknown_operation(effects):
         # Early messages, incidents: the general path (rare at start).
         return _start_general(session, request, definition.spec_hash, state, effects, actor)
     now = datetime.now(UTC)
     status = "completed" if effects.completed else "running"
-    events = [_event_row("started", actor, detail={"business_key": request.business_key})]
-    events += [_history_row(step, actor) for step in effects.history]
+    events = [event_row("started", actor, detail={"business_key": request.business_key})]
+    events += [history_row(step, actor) for step in effects.history]
     if effects.completed:
-        events.append(_event_row("completed", actor))
+        events.append(event_row("completed", actor))
     items = [
-        _work_item_row(session, request.process_id, request.business_key, request.org_unit_id, task, now)
+        work_item_row(session, request.process_id, request.business_key, request.org_unit_id, task, now)
         for task in effects.user_tasks
     ]
     inserted = insert_started(
@@ -123,13 +134,9 @@ def start_instance(session: Session, request: StartRequest, actor: Actor) -> Pro
     make_transient_to_detached(instance)
     session.add(instance)
     for call in effects.service_calls:
-        _add_service_call(session, instance, call.task_id, call.bpmn_id, call.operation, call.params)
-    _sync_timers(session, instance, effects, new=True)
+        add_service_call(session, instance, call.task_id, call.bpmn_id, call.operation, call.params)
+    sync_timers(session, instance, effects, new=True)
     return instance
-
-
-def _unknown_operation(effects: Effects) -> bool:
-    return any(OUTBOX_PREFIX + call.operation not in OPERATIONS for call in effects.service_calls)
 
 
 def _duplicate(session: Session, request: StartRequest) -> ProcessConflict:
@@ -144,44 +151,6 @@ def _duplicate(session: Session, request: StartRequest) -> ProcessConflict:
         f"An instance of {request.process_id} with business key {request.business_key!r} exists.",
         instance_id=existing,
     )
-
-
-def _event_row(
-    kind: str, actor: Actor, bpmn_id: str = "", name: str = "", detail: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    return {"kind": kind, "bpmn_id": bpmn_id, "name": name[:200], "actor": actor.name, "detail": detail}
-
-
-def _history_row(step: StepRecord, actor: Actor) -> dict[str, Any]:
-    kind = "task_started" if step.state == "STARTED" else "task_completed"
-    return _event_row(kind, actor, bpmn_id=step.bpmn_id, name=step.name)
-
-
-def _work_item_row(
-    session: Session,
-    process_id: str,
-    business_key: str | None,
-    org_unit_id: int | None,
-    task: ReadyUserTask,
-    now: datetime,
-) -> dict[str, Any]:
-    group = workflows().groups.get(task.lane or "")
-    due = due_at(now, task.due_in)
-    return {
-        "task_id": task.task_id,
-        "process_id": process_id,
-        "bpmn_id": task.bpmn_id,
-        "name": task.name[:200],
-        "candidate_group": task.lane or "",
-        # A lane with no group mapping is worked by admins only (check warns of it).
-        "role": group.role if group else "admin",
-        "org_unit_id": _org_unit_for(session, org_unit_id, group.org_levels_up if group else 0),
-        "priority": task.priority,
-        "due_at": due.isoformat() if due else None,
-        "form_schema": task.form_schema,
-        "data": task.data,
-        "business_key": business_key,
-    }
 
 
 def _start_general(
@@ -213,7 +182,7 @@ def _start_general(
     )
     session.add(instance)
     session.flush()
-    _event(session, instance, "started", actor, detail={"business_key": request.business_key})
+    add_event(session, instance, "started", actor, detail={"business_key": request.business_key})
     _settle(session, instance, state, effects, actor, new=True)
     record(
         session,
@@ -258,11 +227,12 @@ def advance_locked(
     actor: Actor,
     expected_version: int | None = None,
     open_items: list[WorkItem] | None = None,
+    audit: list[AuditNote] | None = None,
 ) -> ProcessInstance:
     """advance_instance for an instance the caller locked with lock_instance in this transaction.
 
     `open_items`: the instance's work items the caller locked after it (those still open count),
-    so they need not be selected again."""
+    so they need not be selected again. `audit`: the caller's entries, written with the step."""
     if expected_version is not None and instance.version != expected_version:
         raise ProcessConflict(
             "version_conflict",
@@ -276,7 +246,7 @@ def advance_locked(
     definition_for(session, instance.process_id, instance.spec_hash)
     state = WorkflowState(instance.process_id, instance.spec_hash, instance.state)
     new_state, effects = workflows().engine.advance(state, event)
-    _settle(session, instance, new_state, effects, actor, open_items=open_items)
+    _settle(session, instance, new_state, effects, actor, open_items=open_items, audit=audit)
     return instance
 
 
@@ -288,8 +258,14 @@ def _settle(
     actor: Actor,
     new: bool = False,
     open_items: list[WorkItem] | None = None,
+    audit: list[AuditNote] | None = None,
 ) -> None:
-    """Deliver messages that arrived early, then persist the state and apply the effects."""
+    """Deliver messages that arrived early, then persist the state and apply the effects.
+
+    `audit`: entries of the caller's use case, written with the step (one statement)."""
+    if not new and not effects.messages and effects.failure is None and not unknown_operation(effects):
+        _settle_in_one_statement(session, instance, state, effects, actor, open_items, audit or [])
+        return
     engine = workflows().engine
     calls, history = list(effects.service_calls), list(effects.history)
     for _ in range(MAX_MESSAGE_ROUNDS):
@@ -299,7 +275,7 @@ def _settle(
         state, effects = engine.advance(state, MessageArrived(early.name, early.payload))
         calls += effects.service_calls
         history += effects.history
-        _event(session, instance, "message", actor, name=early.name, detail={"key": early.correlation_key})
+        add_event(session, instance, "message", actor, name=early.name, detail={"key": early.correlation_key})
     effects.service_calls, effects.history = calls, history
     now = datetime.now(UTC)
     instance.state = state.serialized
@@ -307,14 +283,14 @@ def _settle(
     instance.updated_at = now
     for step in history:
         kind = "task_started" if step.state == "STARTED" else "task_completed"
-        _event(session, instance, kind, actor, bpmn_id=step.bpmn_id, name=step.name)
-    _sync_work_items(session, instance, effects, now, new, open_items)
+        add_event(session, instance, kind, actor, bpmn_id=step.bpmn_id, name=step.name)
+    sync_work_items(session, instance, effects, now, new, open_items)
     for call in effects.service_calls:
-        _add_service_call(session, instance, call.task_id, call.bpmn_id, call.operation, call.params)
+        add_service_call(session, instance, call.task_id, call.bpmn_id, call.operation, call.params)
     # A definition without timer / message events can have no such rows: no need to look.
     definition = workflows().library.get(instance.process_id, instance.spec_hash)
-    _sync_timers(session, instance, effects, new or not definition.has_timers)
-    _sync_message_waits(session, instance, effects, new or not definition.has_messages)
+    sync_timers(session, instance, effects, new or not definition.has_timers)
+    sync_message_waits(session, instance, effects, new or not definition.has_messages)
     if effects.failure is not None:
         open_incident(
             session, instance, effects.failure.task_id, effects.failure.bpmn_id, "script", None, None,
@@ -322,159 +298,58 @@ def _settle(
         )  # fmt: skip
     elif effects.completed:
         instance.status, instance.ended_at, instance.error = "completed", now, None
-        _event(session, instance, "completed", actor)
-    elif instance.status == "incident" and not _open_incidents(session, instance.id):
+        add_event(session, instance, "completed", actor)
+    elif instance.status == "incident" and not count_open_incidents(session, instance.id):
         instance.status, instance.error = "running", None
+    for action, entity, key, after in audit or []:
+        record(session, actor, action, entity, key, None, after)
 
 
-def _event(
+def _settle_in_one_statement(
     session: Session,
     instance: ProcessInstance,
-    kind: str,
-    actor: Actor,
-    bpmn_id: str = "",
-    name: str = "",
-    detail: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        ProcessEvent(
-            instance_id=instance.id,
-            kind=kind,
-            bpmn_id=bpmn_id,
-            name=name[:200],
-            actor=actor.name,
-            detail=detail,
-        )
-    )
-
-
-def _org_unit_for(session: Session, org_unit_id: int | None, levels_up: int) -> int | None:
-    for _ in range(levels_up):
-        if org_unit_id is None:
-            return None
-        unit = session.get(OrgUnit, org_unit_id)
-        if unit is None or unit.parent_id is None:
-            return org_unit_id
-        org_unit_id = unit.parent_id
-    return org_unit_id
-
-
-def _sync_work_items(
-    session: Session,
-    instance: ProcessInstance,
+    state: WorkflowState,
     effects: Effects,
-    now: datetime,
-    new: bool,
-    open_items: list[WorkItem] | None = None,
+    actor: Actor,
+    open_items: list[WorkItem] | None,
+    audit: list[AuditNote],
 ) -> None:
-    groups = workflows().groups
-    existing: dict[str, WorkItem] = {}
-    if open_items is not None:
-        existing = {w.task_id: w for w in open_items if w.status == "open"}
-    elif not new:
-        rows = session.scalars(
-            select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.status == "open")
-        )
-        existing = {w.task_id: w for w in rows}
-    ready = {t.task_id for t in effects.user_tasks}
-    for task in effects.user_tasks:
-        if task.task_id in existing:
-            continue
-        group = groups.get(task.lane or "")
-        session.add(
-            WorkItem(
-                instance_id=instance.id,
-                task_id=task.task_id,
-                process_id=instance.process_id,
-                bpmn_id=task.bpmn_id,
-                name=task.name[:200],
-                candidate_group=task.lane or "",
-                # A lane with no group mapping is worked by admins only (check warns of it).
-                role=group.role if group else "admin",
-                org_unit_id=_org_unit_for(session, instance.org_unit_id, group.org_levels_up if group else 0),
-                status="open",
-                priority=task.priority,
-                due_at=due_at(now, task.due_in),
-                form_schema=task.form_schema,
-                data=task.data,
-                business_key=instance.business_key,
-            )
-        )
-    for task_id, item in existing.items():
-        if task_id not in ready:  # interrupted, e.g. by a boundary timer
-            item.status, item.completed_at = "cancelled", now
-
-
-def _add_service_call(
-    session: Session,
-    instance: ProcessInstance,
-    task_id: str,
-    bpmn_id: str,
-    operation: str,
-    params: dict[str, Any],
-) -> None:
-    payload = {"instance_id": instance.id, "task_id": task_id, "bpmn_id": bpmn_id, "params": params}
-    try:
-        outbox.add(session, OUTBOX_PREFIX + operation, payload, dedupe_key=f"wf-{instance.id}-{task_id}")
-    except KeyError:
-        open_incident(
-            session, instance, task_id, bpmn_id, "service", operation, None,
-            f"unknown service operation {operation!r}", Actor("system", "engine"),
-        )  # fmt: skip
-
-
-def _sync_timers(session: Session, instance: ProcessInstance, effects: Effects, new: bool) -> None:
-    rows: dict[str, ProcessTimer] = {}
-    if not new:
-        rows = {
-            t.task_id: t
-            for t in session.scalars(select(ProcessTimer).where(ProcessTimer.instance_id == instance.id))
-        }
-    waiting = {t.task_id for t in effects.timers}
-    added: list[ProcessTimer] = []
-    for timer in effects.timers:
-        row = rows.get(timer.task_id)
-        if row is None:
-            row = ProcessTimer(
-                instance_id=instance.id, task_id=timer.task_id, bpmn_id=timer.bpmn_id, fire_at=timer.fire_at,
-                status="pending",
-            )  # fmt: skip
-            session.add(row)
-            added.append(row)
-        elif row.status != "pending" or row.fire_at != timer.fire_at:
-            row.status, row.fire_at = "pending", timer.fire_at
-            added.append(row)
-    for task_id, row in rows.items():
-        if task_id not in waiting and row.status == "pending":
-            row.status = "cancelled"
-    if added:
-        session.flush()
-        pending = session.info.setdefault(TIMERS_PENDING_KEY, [])
-        pending += [(row.id, row.fire_at) for row in added]
-
-
-def _sync_message_waits(session: Session, instance: ProcessInstance, effects: Effects, new: bool) -> None:
-    rows: dict[str, MessageWait] = {}
-    if not new:
-        rows = {
-            w.task_id: w
-            for w in session.scalars(select(MessageWait).where(MessageWait.instance_id == instance.id))
-        }
-    awaited = {m.task_id for m in effects.messages}
-    for message in effects.messages:
-        if message.task_id not in rows:
-            session.add(
-                MessageWait(
-                    instance_id=instance.id,
-                    task_id=message.task_id,
-                    bpmn_id=message.bpmn_id,
-                    name=message.name,
-                    correlation_key=message.correlation_key,
-                )
-            )
-    for task_id, row in rows.items():
-        if task_id not in awaited:
-            session.delete(row)
+    """_settle without early messages or incidents: the row, history, work items, audit at once."""
+    now = datetime.now(UTC)
+    status, ended_at, error = instance.status, instance.ended_at, instance.error
+    events = [history_row(step, actor) for step in effects.history]
+    if effects.completed:
+        status, ended_at, error = "completed", now, None
+        events.append(event_row("completed", actor))
+    elif status == "incident" and not count_open_incidents(session, instance.id):
+        status, error = "running", None
+    items = work_item_changes(session, instance, effects, now, False, open_items)
+    version = instance.version + 1
+    written = update_advanced(
+        session,
+        {"id": instance.id, "state": state.serialized, "version": version, "updated_at": now,
+         "status": status, "ended_at": ended_at, "error": error},
+        events,
+        items,
+        [
+            {"actor_kind": actor.kind, "actor": actor.name, "action": action, "entity": entity,
+             "entity_key": key, "before": None, "after": jsonable(after) if after is not None else None}
+            for action, entity, key, after in audit
+        ],
+    )  # fmt: skip
+    if not written:
+        raise ProcessNotFound(f"no process instance {instance.id}")
+    # The row holds these now; the ORM must not write them again.
+    for name, value in (
+        ("state", state.serialized), ("version", version), ("updated_at", now), ("status", status),
+        ("ended_at", ended_at), ("error", error),
+    ):  # fmt: skip
+        set_committed_value(instance, name, value)
+    for call in effects.service_calls:
+        add_service_call(session, instance, call.task_id, call.bpmn_id, call.operation, call.params)
+    definition = workflows().library.get(instance.process_id, instance.spec_hash)
+    sync_timers(session, instance, effects, not definition.has_timers)
+    sync_message_waits(session, instance, effects, not definition.has_messages)
 
 
 def _lock_message_key(session: Session, name: str, correlation_key: str | None) -> None:
@@ -526,58 +401,13 @@ def deliver_message(
     instance_id = wait.instance_id
     message.status, message.instance_id, message.delivered_at = "delivered", instance_id, datetime.now(UTC)
     instance = advance_instance(session, instance_id, MessageArrived(name, payload), actor)
-    _event(session, instance, "message", actor, name=name, detail={"key": correlation_key})
+    add_event(session, instance, "message", actor, name=name, detail={"key": correlation_key})
     return instance_id
 
 
-def open_incident(
-    session: Session,
-    instance: ProcessInstance,
-    task_id: str,
-    bpmn_id: str,
-    kind: str,
-    operation: str | None,
-    outbox_item_id: int | None,
-    error: str,
-    actor: Actor,
-) -> Incident:
-    incident = Incident(
-        instance_id=instance.id, task_id=task_id, bpmn_id=bpmn_id, kind=kind, operation=operation,
-        outbox_item_id=outbox_item_id, error=error, status="open",
-    )  # fmt: skip
-    session.add(incident)
-    instance.status, instance.error = "incident", error
-    _event(
-        session, instance, "incident", actor, bpmn_id=bpmn_id, detail={"error": error, "operation": operation}
-    )
-    return incident
-
-
-def _open_incidents(session: Session, instance_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count(Incident.id)).where(
-                Incident.instance_id == instance_id, Incident.status == "open"
-            )
-        )
-        or 0
-    )
-
-
-def record_event(session: Session, instance: ProcessInstance, kind: str, actor: Actor, **detail: Any) -> None:
-    """History entries written by other modules (claims, reassignments)."""
-    _event(
-        session,
-        instance,
-        kind,
-        actor,
-        bpmn_id=str(detail.pop("bpmn_id", "")),
-        name=str(detail.pop("name", "")),
-        detail=detail or None,
-    )
-
-
 __all__ = [
+    "OUTBOX_PREFIX",
+    "TIMERS_PENDING_KEY",
     "EngineError",
     "ProcessConflict",
     "ProcessNotFound",

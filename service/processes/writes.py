@@ -1,0 +1,146 @@
+"""Writing an instance step in one round trip: its row, history, new work items and audit.
+
+Starts and task completions are the hot paths (webhook bursts, the work queue). The ORM would
+send the business-key check, the insert or update, then one statement per table; here one
+statement of data-modifying CTEs does it all, and `ON CONFLICT DO NOTHING` on the business-key
+index replaces the check.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+# Rows of the child tables travel as one JSON array each (jsonb_to_recordset), so the text of
+# the statement is the same for every start and PostgreSQL and psycopg2 see a constant shape.
+START_SQL = """
+WITH inst AS (
+    INSERT INTO process_instances
+        (process_id, spec_hash, business_key, status, org_unit_id, state, version, started_by,
+         ended_at, error)
+    VALUES (%(process_id)s, %(spec_hash)s, %(business_key)s, %(status)s, %(org_unit_id)s,
+            %(state)s, 1, %(started_by)s, %(ended_at)s, NULL)
+    ON CONFLICT (process_id, business_key) WHERE business_key IS NOT NULL DO NOTHING
+    RETURNING id, started_at, updated_at
+), history AS (
+    INSERT INTO process_events (instance_id, kind, bpmn_id, name, actor, detail)
+    SELECT inst.id, e.kind, e.bpmn_id, e.name, e.actor, e.detail
+    FROM inst, jsonb_to_recordset(%(events)s::jsonb)
+        AS e(ord int, kind text, bpmn_id text, name text, actor text, detail jsonb)
+    ORDER BY e.ord
+), items AS (
+    INSERT INTO work_items
+        (instance_id, task_id, process_id, bpmn_id, name, candidate_group, role, org_unit_id,
+         status, priority, due_at, form_schema, data, business_key)
+    SELECT inst.id, w.task_id, w.process_id, w.bpmn_id, w.name, w.candidate_group, w.role,
+           w.org_unit_id, 'open', w.priority, w.due_at, w.form_schema, w.data, w.business_key
+    FROM inst, jsonb_to_recordset(%(items)s::jsonb)
+        AS w(ord int, task_id text, process_id text, bpmn_id text, name text,
+             candidate_group text, role text, org_unit_id int, priority int,
+             due_at timestamptz, form_schema jsonb, data jsonb, business_key text)
+    ORDER BY w.ord
+), audit AS (
+    INSERT INTO audit_log (actor_kind, actor, action, entity, entity_key, before, after)
+    SELECT %(actor_kind)s, %(actor)s, 'start', 'process_instance', inst.id::text, NULL,
+           %(audit_after)s::jsonb
+    FROM inst
+)
+SELECT id, started_at, updated_at FROM inst
+"""
+
+# The instance row is locked (SELECT ... FOR UPDATE) by the caller; the version it writes is
+# the locked version + 1, so optimistic locking works as with the ORM.
+ADVANCE_SQL = """
+WITH inst AS (
+    UPDATE process_instances
+    SET state = %(state)s, version = %(version)s, updated_at = %(updated_at)s,
+        status = %(status)s, ended_at = %(ended_at)s, error = %(error)s
+    WHERE id = %(id)s
+    RETURNING id
+), history AS (
+    INSERT INTO process_events (instance_id, kind, bpmn_id, name, actor, detail)
+    SELECT inst.id, e.kind, e.bpmn_id, e.name, e.actor, e.detail
+    FROM inst, jsonb_to_recordset(%(events)s::jsonb)
+        AS e(ord int, kind text, bpmn_id text, name text, actor text, detail jsonb)
+    ORDER BY e.ord
+), items AS (
+    INSERT INTO work_items
+        (instance_id, task_id, process_id, bpmn_id, name, candidate_group, role, org_unit_id,
+         status, priority, due_at, form_schema, data, business_key)
+    SELECT inst.id, w.task_id, w.process_id, w.bpmn_id, w.name, w.candidate_group, w.role,
+           w.org_unit_id, 'open', w.priority, w.due_at, w.form_schema, w.data, w.business_key
+    FROM inst, jsonb_to_recordset(%(items)s::jsonb)
+        AS w(ord int, task_id text, process_id text, bpmn_id text, name text,
+             candidate_group text, role text, org_unit_id int, priority int,
+             due_at timestamptz, form_schema jsonb, data jsonb, business_key text)
+    ORDER BY w.ord
+), audit AS (
+    INSERT INTO audit_log (actor_kind, actor, action, entity, entity_key, before, after)
+    SELECT a.actor_kind, a.actor, a.action, a.entity, a.entity_key, a.before, a.after
+    FROM inst, jsonb_to_recordset(%(audit)s::jsonb)
+        AS a(ord int, actor_kind text, actor text, action text, entity text, entity_key text,
+             before jsonb, after jsonb)
+    ORDER BY a.ord
+)
+SELECT id FROM inst
+"""
+
+
+@dataclass(frozen=True)
+class InsertedInstance:
+    id: int
+    started_at: datetime
+    updated_at: datetime
+
+
+def insert_started(
+    session: Session,
+    instance: dict[str, Any],
+    events: list[dict[str, Any]],
+    items: list[dict[str, Any]],
+    actor_kind: str,
+    actor: str,
+    audit_after: dict[str, Any],
+) -> InsertedInstance | None:
+    """None when an instance with the same process id and business key exists (nothing written)."""
+    session.flush()  # rows the caller added first (e.g. an org unit) must exist for the FKs
+    params = {
+        **instance,
+        "events": _json([{"ord": i, **e} for i, e in enumerate(events)]),
+        "items": _json([{"ord": i, **w} for i, w in enumerate(items)]),
+        "actor_kind": actor_kind,
+        "actor": actor,
+        "audit_after": _json(audit_after),
+    }
+    row = session.connection().exec_driver_sql(START_SQL, params).first()
+    return None if row is None else InsertedInstance(int(row[0]), row[1], row[2])
+
+
+def update_advanced(
+    session: Session,
+    instance: dict[str, Any],
+    events: list[dict[str, Any]],
+    items: list[dict[str, Any]],
+    audit: list[dict[str, Any]],
+) -> bool:
+    """Write the state of a locked instance and what its step created; False if the row is gone."""
+    session.flush()  # earlier changes of this transaction first: their history precedes this step's
+    params = {
+        **instance,
+        "events": _json([{"ord": i, **e} for i, e in enumerate(events)]),
+        "items": _json([{"ord": i, **w} for i, w in enumerate(items)]),
+        "audit": _json([{"ord": i, **a} for i, a in enumerate(audit)]),
+    }
+    return session.connection().exec_driver_sql(ADVANCE_SQL, params).first() is not None
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
