@@ -115,8 +115,19 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
         ctx.pop()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own application context, as in production: its own `g` (Flask-Login's
+    cached user, the request's principal) and its own database session, torn down afterwards.
+    Without this, requests reuse the test's app context and state leaks between requests."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 
@@ -146,7 +157,10 @@ def run_jobs(app: Flask) -> Callable[..., int]:
         queues = [get_queue(n, app) for n in (queue_names or ALL_QUEUES)]
         before = finished(queues)
         worker = SimpleWorker(queues, connection=redis_conn(app))
-        worker.work(burst=True, with_scheduler=with_scheduler)
+        # Its own app context, as in a real worker process: jobs that remove their database
+        # session do not touch the test's session or objects.
+        with app.app_context():
+            worker.work(burst=True, with_scheduler=with_scheduler)
         return finished(queues) - before
 
     return run

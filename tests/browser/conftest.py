@@ -31,9 +31,11 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.join(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     # Browser tests must run, never skip: a missing Chromium is a failure.
+    # Module scope: Playwright's sync API keeps an asyncio loop running on this thread while it
+    # is open, which breaks later tests that call asyncio.run (firebase-admin's close does).
     executable = CHROMIUM if CHROMIUM.exists() else Path(shutil.which("chromium") or "/missing/chromium")
     assert executable.exists(), "Chromium is missing: apt-get install -y chromium"
     from playwright.sync_api import sync_playwright
