@@ -7,21 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from integrations.canonical import READING_STATUSES
 from rules.checks.common import read_normally, register_deltas
 from rules.frames import Frame, MeterTable
 from rules.registry import Hits, Param, rule_type
 
-STATUSES = (
-    "normal",
-    "door_locked",
-    "meter_defective",
-    "meter_burnt",
-    "no_display",
-    "meter_stopped",
-    "meter_not_found",
-    "premises_vacant",
-    "reading_not_taken",
-)
+STATUSES = READING_STATUSES  # one list, as billing and the reading app send them
 
 
 def consumption_kwh(frame: Frame, meters: MeterTable) -> Any:
