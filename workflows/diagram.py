@@ -22,7 +22,7 @@ TASKS = {"task", "userTask", "serviceTask", "scriptTask", "manualTask", "sendTas
          "businessRuleTask", "callActivity", "subProcess"}  # fmt: skip
 EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway"}
-TASK_MARK = {"userTask": "\U0001f464", "serviceTask": "\u2699", "scriptTask": "\u270e"}
+TASK_MARK = {"serviceTask": "\u2699", "scriptTask": "\u270e"}
 GATEWAY_MARK = {"exclusiveGateway": "\u2715", "parallelGateway": "+", "inclusiveGateway": "\u25cb"}
 
 
@@ -162,6 +162,8 @@ def _shape(
         )
         mark = TASK_MARK.get(kind, "")
         icon = f'<text class="mark" x="{x + 6:.0f}" y="{y + 16:.0f}">{mark}</text>' if mark else ""
+        if kind == "userTask":
+            icon = _person_icon(x + 6, y + 4)
         return (
             f'<g class="task{state}" {attrs}><rect x="{x:.0f}" y="{y:.0f}" width="{w:.0f}" height="{h:.0f}" '
             f'rx="10"/>{icon}{text}</g>'
@@ -173,14 +175,14 @@ def _shape(
         inner = ""
         if kind in ("intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"):
             inner = f'<circle class="inner" cx="{cx:.0f}" cy="{cy:.0f}" r="{r - 3:.0f}"/>'
-        mark = {"timer": "\u23f1", "message": "\u2709", "error": "\u26a1", "signal": "\u25b3"}.get(
-            _event_kind(el), ""
-        )
+        mark = {"message": "\u2709", "error": "\u26a1", "signal": "\u25b3"}.get(_event_kind(el), "")
         glyph = (
             f'<text class="mark" x="{cx:.0f}" y="{cy + 5:.0f}" text-anchor="middle">{mark}</text>'
             if mark
             else ""
         )
+        if _event_kind(el) == "timer":
+            glyph = _clock_icon(cx, cy, r - 6)
         label = f'<text x="{cx:.0f}" y="{y + h + 14:.0f}" text-anchor="middle">{name}</text>' if name else ""
         return f'<g class="{css}{state}" {attrs}><circle cx="{cx:.0f}" cy="{cy:.0f}" r="{r:.0f}"/>{inner}{glyph}{label}</g>'
     if kind in GATEWAYS:
@@ -195,4 +197,20 @@ def _shape(
     return (
         f'<g class="artifact" {attrs}><rect x="{x:.0f}" y="{y:.0f}" width="{w:.0f}" height="{h:.0f}"/>'
         f'<text x="{x + 4:.0f}" y="{y + 14:.0f}">{name}</text></g>'
+    )
+
+
+# Drawn, not typed: the emoji and clock glyphs are missing from common server and phone fonts.
+def _person_icon(x: float, y: float) -> str:
+    return (
+        f'<g class="icon"><circle cx="{x + 6:.0f}" cy="{y + 4:.0f}" r="3.5"/>'
+        f'<path d="M{x:.0f},{y + 15:.0f} Q{x + 6:.0f},{y + 5:.0f} {x + 12:.0f},{y + 15:.0f} Z"/></g>'
+    )
+
+
+def _clock_icon(cx: float, cy: float, r: float) -> str:
+    return (
+        f'<g class="icon clock"><circle cx="{cx:.0f}" cy="{cy:.0f}" r="{r:.0f}"/>'
+        f'<path d="M{cx:.0f},{cy:.0f} L{cx:.0f},{cy - r + 2:.0f} M{cx:.0f},{cy:.0f} '
+        f'L{cx + r - 3:.0f},{cy:.0f}"/></g>'
     )
