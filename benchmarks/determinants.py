@@ -5,8 +5,9 @@ A fresh benchmark database (all migrations) gets the demo discom's master data
 month of readings written by binary COPY, already `valid`: daily kWh/kVAh registers at every
 local midnight of October 2026 for every consumer meter, and 30-minute kWh/kVAh intervals for
 the first `--interval-meters` meters (1 % of those intervals failed). Then
-`service.vee.determinant_jobs.run_chunk` — set-based load, `rules.determinants`, bulk revisions
-and outbox rows — runs per chunk with a commit each (the RQ job's work, without RQ), timed;
+the work of `service.vee.determinant_jobs.determinants_chunk` — set-based load,
+`rules.determinants`, bulk revisions and outbox rows, commit, pushes enqueued on RQ — runs per
+chunk in this process (no worker), timed twice (all new, then unchanged);
 beside it, the engine alone on synthetic arrays (`benchmarks/vee.py`), in the same run.
 
     .venv/bin/python benchmarks/determinants.py [--consumers 100000] [--interval-meters 10000]
@@ -176,7 +177,8 @@ def main() -> None:
     from service.masterdata.demo import seed_masterdata
     from service.queues import ALL_QUEUES, get_queue
     from service.readings import partitions
-    from service.vee.determinant_jobs import chunks_of_period, run_chunk
+    from service.vee.bulk import compute_for_period, enqueue_pushes, publish_many
+    from service.vee.determinant_jobs import chunks_of_period, consumers_in_range
 
     admin = _admin_url()
     name = f"cmdms_bench_determinants_{os.getpid()}"
@@ -231,20 +233,28 @@ def main() -> None:
             session = db.session()
             ranges = chunks_of_period(session, PERIOD, args.chunk)
             session.rollback()
-            timings = []
             total = {"consumers": 0, "revisions": 0, "unchanged": 0}
             for run in ("first run (all new)", "second run (no change)"):
                 t0 = time.perf_counter()
+                compute_s = 0.0
                 total = {"consumers": 0, "revisions": 0, "unchanged": 0}
                 for first_id, last_id in ranges:
-                    summary = run_chunk(session, PERIOD, first_id, last_id)
-                    session.commit()  # the outbox hook enqueues each new push on RQ here
+                    # run_chunk's steps, timed apart: set-based load + compute, then the writes.
+                    t1 = time.perf_counter()
+                    payloads = compute_for_period(
+                        session, PERIOD, consumers_in_range(session, first_id, last_id)
+                    )
+                    compute_s += time.perf_counter() - t1
+                    pushes, unchanged = publish_many(session, PERIOD, payloads)
+                    session.commit()
+                    enqueue_pushes(pushes)  # as the job does: the billing pushes onto RQ
+                    summary = {"consumers": len(payloads), "revisions": len(pushes), "unchanged": unchanged}
                     total = {k: total[k] + summary[k] for k in total}
                 took = time.perf_counter() - t0
-                timings.append(took)
                 print(
                     f"determinants, database path, {run}: {total['consumers']:,} consumers in {len(ranges)} chunks:"
-                    f" {took:.1f} s ({total['revisions']:,} revisions + outbox pushes, {total['unchanged']:,} unchanged)"
+                    f" {took:.1f} s = load + compute {compute_s:.1f} s + revisions, outbox, commit, RQ"
+                    f" {took - compute_s:.1f} s ({total['revisions']:,} new revisions, {total['unchanged']:,} unchanged)"
                 )
             for q in ALL_QUEUES:
                 get_queue(q).empty()

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from rules import determinants as math
 from rules.frames import IST_OFFSET_SECONDS, quality_codes
-from service.outbox.outbox import PENDING_KEY
 from service.readings.store import raw_connection
 from service.vee.determinants import BILLABLE, OPERATION, _failure_counts, _payload, period_bounds
 
@@ -47,27 +46,27 @@ _EDGE_READS = (
     " ORDER BY e.i, r.channel, r.read_at DESC, r.kind"
 )
 
-# Per segment, TOD zone (by the local minute the interval starts) and quality: count, sums,
-# peak demand (kWh × 60/minutes, float8 as numpy computes it) with the end of its first interval.
+# Per segment, TOD zone (by the local minute the interval starts) and quality: count, sums, and
+# as arrays compared element-wise (so hash-aggregated, no sort): [peak demand (kWh × 60/minutes,
+# float8 as numpy computes it), -end of its first interval] and [first interval end, its minutes].
 _INTERVAL_GROUPS = (
     "WITH s AS (SELECT * FROM unnest(%(i)s::int[], %(m)s::int[], %(a)s::timestamptz[],"
     " %(b)s::timestamptz[]) AS s(i, meter_id, a, b)),"
-    " x AS (SELECT s.i, extract(epoch FROM k.interval_end)::bigint AS ts, k.interval_minutes, k.quality,"
-    " CASE WHEN k.value <> 'NaN' THEN k.value ELSE 0 END AS kwh,"
-    " CASE WHEN v.value <> 'NaN' THEN v.value ELSE 0 END AS kvah,"
-    " 3600.0::float8 / (k.interval_minutes * 60)::float8 AS per_hour"
-    " FROM s JOIN interval_readings k ON k.meter_id = s.meter_id AND k.channel = 'kwh'"
-    " AND k.interval_end > s.a AND k.interval_end <= s.b"
-    " LEFT JOIN interval_readings v ON v.meter_id = k.meter_id AND v.channel = 'kvah'"
-    " AND v.interval_end = k.interval_end AND v.interval_end > %(lo)s AND v.interval_end <= %(hi)s"
-    " WHERE k.interval_end > %(lo)s AND k.interval_end <= %(hi)s),"
-    " z AS (SELECT *, (%(zones)s::int[])[((ts - interval_minutes * 60 + %(offset)s) %% 86400) / 60 + 1] AS zone"
-    " FROM x)"
-    " SELECT i, zone, quality, count(*), sum(kwh), sum(kvah),"
-    " max(kwh * per_hour), (array_agg(ts ORDER BY kwh * per_hour DESC, ts))[1],"
-    " max(kvah * per_hour), (array_agg(ts ORDER BY kvah * per_hour DESC, ts))[1],"
-    " min(ts), (array_agg(interval_minutes ORDER BY ts))[1]"
-    " FROM z GROUP BY i, zone, quality"
+    " x AS (SELECT s.i, date_part('epoch', p.interval_end)::bigint AS ts, p.interval_minutes, p.quality,"
+    " CASE WHEN p.kwh <> 'NaN' THEN p.kwh ELSE 0 END AS kwh,"
+    " CASE WHEN p.kvah <> 'NaN' THEN p.kvah ELSE 0 END AS kvah,"
+    " 3600.0::float8 / (p.interval_minutes * 60)::float8 AS per_hour"
+    # Per segment, its kVAh range is read once and hashed: not one index probe per interval.
+    " FROM s CROSS JOIN LATERAL (SELECT k.interval_end, k.interval_minutes, k.quality, k.value AS kwh,"
+    " v.value AS kvah FROM interval_readings k LEFT JOIN interval_readings v ON v.meter_id = s.meter_id"
+    " AND v.channel = 'kvah' AND v.interval_end = k.interval_end AND v.interval_end > s.a"
+    " AND v.interval_end <= s.b AND v.interval_end > %(lo)s AND v.interval_end <= %(hi)s"
+    " WHERE k.meter_id = s.meter_id AND k.channel = 'kwh' AND k.interval_end > s.a"
+    " AND k.interval_end <= s.b AND k.interval_end > %(lo)s AND k.interval_end <= %(hi)s) p)"
+    " SELECT i, (%(zones)s::int[])[((ts - interval_minutes * 60 + %(offset)s) %% 86400) / 60 + 1],"
+    " quality, count(*), sum(kwh), sum(kvah), max(ARRAY[kwh * per_hour, -ts::float8]),"
+    " max(ARRAY[kvah * per_hour, -ts::float8]), min(ARRAY[ts, interval_minutes])"
+    " FROM x GROUP BY 1, 2, 3"
 )
 
 
@@ -94,6 +93,7 @@ def compute_for_period(
     cur = raw_connection(session).cursor()
     try:
         reads = _edge_reads(cur, meter, a, b, start, end)
+        cur.execute("SET LOCAL work_mem = '256MB'")  # the groups fit a hash table, not a disk sort
         cur.execute(
             _INTERVAL_GROUPS,
             {
@@ -122,7 +122,7 @@ def compute_for_period(
         seg_of_group = np.array([r[0] for r in groups], dtype=np.int64)
         order = np.lexsort((g.first_ts, seg_of_group))
         first = order[np.r_[True, seg_of_group[order][1:] != seg_of_group[order][:-1]]]
-        minutes[seg_of_group[first]] = np.array([groups[k][11] for k in first.tolist()], dtype=np.int64)
+        minutes[seg_of_group[first]] = np.array([groups[k][8][1] for k in first.tolist()], dtype=np.int64)
     span_s = np.array([(e - s).total_seconds() for s, e in zip(a, b, strict=True)])
     result = math.compute_from_groups(
         len(owners),
@@ -207,20 +207,25 @@ def _group_arrays(groups: list[Any], seg_index: np.ndarray) -> math.IntervalGrou
         count=col(3, np.int64),
         kwh=col(4, np.float64),
         kvah=col(5, np.float64),
-        md_kw=col(6, np.float64),
-        md_kw_at=col(7, np.int64),
-        md_kva=col(8, np.float64),
-        md_kva_at=col(9, np.int64),
-        first_ts=col(10, np.int64),
+        md_kw=np.fromiter((r[6][0] for r in groups), np.float64, n),
+        md_kw_at=np.fromiter((-r[6][1] for r in groups), np.int64, n),
+        md_kva=np.fromiter((r[7][0] for r in groups), np.float64, n),
+        md_kva_at=np.fromiter((-r[7][1] for r in groups), np.int64, n),
+        first_ts=np.fromiter((r[8][0] for r in groups), np.int64, n),
     )
 
 
-def publish_many(session: Session, period: str, payloads: dict[int, dict[str, Any]]) -> tuple[int, int]:
+def publish_many(
+    session: Session, period: str, payloads: dict[int, dict[str, Any]]
+) -> tuple[list[tuple[int, str]], int]:
     """`determinants.publish` for many consumers in a few statements: a new revision only where
     the content changed, each with its outbox push (dedupe key consumer + period + revision).
-    Returns (revisions stored, unchanged)."""
+
+    Returns ((outbox id, queue) of the new pushes, unchanged count). The caller enqueues them
+    after commit (`enqueue_pushes`, one Redis pipeline); any it does not, the outbox sweep does.
+    """
     if not payloads:
-        return 0, 0
+        return [], 0
     consumer_ids = sorted(payloads)
     cur = raw_connection(session).cursor()
     try:
@@ -259,6 +264,16 @@ def publish_many(session: Session, period: str, payloads: dict[int, dict[str, An
         queued = cur.fetchall()
     finally:
         cur.close()
-    # Enqueued on RQ after commit by the outbox's session hook, like `outbox.add` items.
-    session.info.setdefault(PENDING_KEY, []).extend((int(i), q) for i, q in queued)
-    return len(queued), len(consumer_ids) - len(queued)
+    return [(int(i), str(q)) for i, q in queued], len(consumer_ids) - len(queued)
+
+
+def enqueue_pushes(items: list[tuple[int, str]], batch: int = 5_000) -> None:
+    """Enqueue committed outbox pushes on RQ, many jobs per Redis round trip."""
+    from service.outbox.jobs import run_item
+    from service.queues import get_queue
+
+    for name in sorted({q for _, q in items}):
+        queue = get_queue(name)
+        ids = [i for i, q in items if q == name]
+        for k in range(0, len(ids), batch):
+            queue.enqueue_many([queue.prepare_data(run_item, args=(i,)) for i in ids[k : k + batch]])

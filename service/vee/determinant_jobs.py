@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from service.extensions import db
 from service.queues import BULK, get_queue
-from service.vee.bulk import compute_for_period, publish_many
+from service.vee.bulk import compute_for_period, enqueue_pushes, publish_many
 from service.vee.determinants import period_bounds
 
 CHUNK_CONSUMERS = 10_000
@@ -39,25 +39,29 @@ def consumers_in_range(session: Session, first_id: int, last_id: int) -> list[in
     )
 
 
-def run_chunk(session: Session, period: str, first_id: int, last_id: int) -> dict[str, int]:
-    """Compute and publish determinants of consumers first_id..last_id (caller commits)."""
+def run_chunk(
+    session: Session, period: str, first_id: int, last_id: int
+) -> tuple[dict[str, int], list[tuple[int, str]]]:
+    """Compute and publish determinants of consumers first_id..last_id (caller commits, then
+    enqueues the returned outbox pushes with `enqueue_pushes`)."""
     payloads = compute_for_period(session, period, consumers_in_range(session, first_id, last_id))
-    stored, unchanged = publish_many(session, period, payloads)
-    return {"consumers": len(payloads), "revisions": stored, "unchanged": unchanged}
+    pushes, unchanged = publish_many(session, period, payloads)
+    return {"consumers": len(payloads), "revisions": len(pushes), "unchanged": unchanged}, pushes
 
 
 def determinants_chunk(period: str, first_id: int, last_id: int) -> dict[str, int]:
     """RQ job (bulk queue): one chunk of a month's determinants, in its own transaction."""
     session = db.session()
     try:
-        summary = run_chunk(session, period, first_id, last_id)
+        summary, pushes = run_chunk(session, period, first_id, last_id)
         session.commit()
-        return summary
     except Exception:
         session.rollback()
         raise
     finally:
         db.session.remove()
+    enqueue_pushes(pushes)  # after commit; if Redis fails here, the outbox sweep sends them
+    return summary
 
 
 def enqueue_period(session: Session, period: str, chunk: int = CHUNK_CONSUMERS) -> list[tuple[int, int]]:

@@ -83,7 +83,7 @@ def test_bulk_determinants_equal_the_per_segment_loader_for_every_consumer_of_th
 
 
 def test_the_month_run_queues_one_bulk_job_per_chunk_and_publishes_each_consumer_once_per_content(
-    app: Any, session: Any, network: dict[str, int], ingest: Any, run_jobs: Any
+    app: Any, session: Any, network: dict[str, int], ingest: Any, run_jobs: Any, billing: Any
 ) -> None:
     _mixed_month(session, ingest)
     consumers = session.execute(text("SELECT count(DISTINCT consumer_id) FROM installations")).scalar_one()
@@ -103,6 +103,12 @@ def test_the_month_run_queues_one_bulk_job_per_chunk_and_publishes_each_consumer
     assert all(r.payload == reference[r.consumer_id] for r in stored)
     keys = set(session.execute(text("SELECT dedupe_key FROM outbox")).scalars())
     assert f"billing.determinants:{network['VC2']}:{PERIOD}:r1" in keys and len(keys) == consumers
+    # Each chunk queued its pushes after commit: billing gets every consumer once.
+    assert run_jobs("default") == consumers
+    assert session.execute(text("SELECT DISTINCT status FROM outbox")).scalars().all() == ["done"]
+    assert sorted(r.idempotency_key for r in billing.requests) == sorted(
+        f"determinants:{r.payload['consumer']}:{PERIOD}:r1" for r in stored
+    )
 
     # Same data again: nothing new. A late read for VC1 only: revision 2 for VC1 alone.
     runner.invoke(args=["vee", "determinants", "--period", PERIOD])
