@@ -36,8 +36,9 @@ pytest: install browser
 
 test: lint typecheck pytest
 
+# Every benchmark at full size (tens of minutes), or `make bench QUICK=1` for small sizes.
 bench: install
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
