@@ -13,7 +13,7 @@ from service.api_errors import fail
 from service.auth import guards
 from service.auth.scoping import can_see
 from service.extensions import db
-from service.processes import queue, webhooks
+from service.processes import batch, queue, webhooks
 from service.processes.library import workflows
 from service.processes.runtime import ProcessConflict, StartRequest, deliver_message, start_instance
 from workflows.engine import EngineError
@@ -29,6 +29,22 @@ class ProcessStart(Schema):
     org_unit_code = fields.String(load_default=None)
     ivrs_number = fields.String(load_default=None)
     data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class BatchStartItem(Schema):
+    business_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    org_unit = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class BatchStart(Schema):
+    process = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    # Items are checked one by one in the view: a malformed item is rejected, the others start.
+    items = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "[{business_key, org_unit, data}], at most 1,000"},
+    )
 
 
 class WorkItemComplete(Schema):
@@ -74,6 +90,54 @@ def start(args: dict[str, Any]) -> ResponseReturnValue:
         fail(422, "invalid_data", str(exc), field="data")
     session.commit()
     return jsonify({"instance_id": instance.id, "status": instance.status, "version": instance.version}), 201
+
+
+@blp.route("/processes/batch", methods=["POST"])
+@guards.require("workflows:write")
+@blp.arguments(BatchStart)
+def start_batch(args: dict[str, Any]) -> ResponseReturnValue:
+    """Start up to 1,000 instances of one process in one transaction (scope workflows:write).
+
+    Answers 200 with `started`, `rejected` [{index, business_key, reason, message}] and
+    `instances` [{index, business_key, instance_id}]; more than 1,000 items: 413, nothing started."""
+    items: list[dict[str, Any]] = args["items"]
+    if len(items) > batch.MAX_BATCH:
+        fail(413, "batch_too_large", f"At most {batch.MAX_BATCH} items per request.", items=len(items))
+    if args["process"] not in workflows().library.current:
+        fail(422, "unknown_process", f"Unknown process {args['process']!r}.", field="process")
+    session = db.session()
+    principal = guards.current_principal()
+    schema = BatchStartItem()
+    valid: list[tuple[int, batch.BatchItem]] = []
+    malformed: list[dict[str, Any]] = []
+    for index, raw in enumerate(items):
+        errors = schema.validate(raw)
+        if errors:
+            key = raw.get("business_key")
+            malformed.append(
+                {"index": index, "business_key": key if isinstance(key, str) else None, "reason": "invalid_item",
+                 "message": "The item does not match the schema.", "errors": errors}
+            )  # fmt: skip
+            continue
+        item = schema.load(raw)
+        valid.append((index, (item["business_key"], item["org_unit"], item["data"])))
+    outcomes = batch.start_many(
+        session,
+        args["process"],
+        [item for _, item in valid],
+        principal.actor,
+        may_start_in=lambda org_unit_id: can_see(session, principal, org_unit_id),
+    )
+    session.commit()
+    # Outcomes are by position among the valid items: report the request's index.
+    body = batch.outcomes_body(
+        [
+            batch.ItemOutcome(valid[o.index][0], o.business_key, o.instance_id, o.reason, o.message)
+            for o in outcomes
+        ]
+    )
+    body["rejected"] = sorted(body["rejected"] + malformed, key=lambda r: int(r["index"]))
+    return jsonify(body), 200
 
 
 @blp.route("/webhooks/<system>", methods=["POST"])

@@ -81,8 +81,26 @@ def start_instance(session: Session, request: StartRequest, actor: Actor) -> Pro
     wf = workflows()
     definition = wf.library.get(request.process_id)
     state, effects = wf.engine.start(request.process_id, request.data)
+    return start_computed(session, request, definition.spec_hash, state, effects, actor)
+
+
+def needs_general_start(effects: Effects) -> bool:
+    """Early messages, incidents, unknown operations: the ORM path (rare at start)."""
+    return bool(effects.messages) or effects.failure is not None or unknown_operation(effects)
+
+
+def start_computed(
+    session: Session,
+    request: StartRequest,
+    spec_hash: str,
+    state: WorkflowState,
+    effects: Effects,
+    actor: Actor,
+) -> ProcessInstance:
+    """start_instance after the engine ran (start_many runs it once per item, then falls back here)."""
+    definition = workflows().library.get(request.process_id, spec_hash)
     store_definition(session, definition)
-    if effects.messages or effects.failure is not None or unknown_operation(effects):
+    if needs_general_start(effects):
         # Early messages, incidents: the general path (rare at start).
         return _start_general(session, request, definition.spec_hash, state, effects, actor)
     now = datetime.now(UTC)
@@ -416,7 +434,9 @@ __all__ = [
     "advance_locked",
     "deliver_message",
     "lock_instance",
+    "needs_general_start",
     "open_incident",
     "record_event",
+    "start_computed",
     "start_instance",
 ]

@@ -90,6 +90,113 @@ SELECT id FROM inst
 """
 
 
+# start_many: the instances of a batch travel as parallel arrays (unnest; the states are long
+# texts, cheaper as text[] than inside a JSON document), their child rows as one JSON array each
+# tagged with the instance's ordinal. Ids come from the sequence in the `input` CTE, so child
+# rows join on them; rows whose business key exists are skipped by ON CONFLICT and so are
+# their children (they are missing from `done`).
+START_MANY_SQL = """
+WITH input AS (
+    SELECT nextval(pg_get_serial_sequence('process_instances', 'id')) AS id, i.*
+    FROM unnest(%(ords)s::int[], %(business_keys)s::text[], %(statuses)s::text[],
+                %(org_unit_ids)s::int[], %(states)s::text[], %(ended_ats)s::timestamptz[])
+        AS i(ord, business_key, status, org_unit_id, state, ended_at)
+), inst AS (
+    INSERT INTO process_instances
+        (id, process_id, spec_hash, business_key, status, org_unit_id, state, version, started_by,
+         ended_at, error)
+    SELECT id, %(process_id)s, %(spec_hash)s, business_key, status, org_unit_id, state, 1,
+           %(started_by)s, ended_at, NULL
+    FROM input
+    ORDER BY ord
+    ON CONFLICT (process_id, business_key) WHERE business_key IS NOT NULL DO NOTHING
+    RETURNING id
+), done AS (
+    SELECT input.ord, input.id, input.business_key FROM inst JOIN input USING (id)
+), history AS (
+    INSERT INTO process_events (instance_id, kind, bpmn_id, name, actor, detail)
+    SELECT done.id, e.kind, e.bpmn_id, e.name, e.actor, e.detail
+    FROM jsonb_to_recordset(%(events)s::jsonb)
+        AS e(inst int, ord int, kind text, bpmn_id text, name text, actor text, detail jsonb)
+    JOIN done ON done.ord = e.inst
+    ORDER BY e.inst, e.ord
+), items AS (
+    INSERT INTO work_items
+        (instance_id, task_id, process_id, bpmn_id, name, candidate_group, role, org_unit_id,
+         status, priority, due_at, form_schema, data, business_key)
+    SELECT done.id, w.task_id, w.process_id, w.bpmn_id, w.name, w.candidate_group, w.role,
+           w.org_unit_id, 'open', w.priority, w.due_at, w.form_schema, w.data, w.business_key
+    FROM jsonb_to_recordset(%(items)s::jsonb)
+        AS w(inst int, ord int, task_id text, process_id text, bpmn_id text, name text,
+             candidate_group text, role text, org_unit_id int, priority int,
+             due_at timestamptz, form_schema jsonb, data jsonb, business_key text)
+    JOIN done ON done.ord = w.inst
+    ORDER BY w.inst, w.ord
+), audit AS (
+    INSERT INTO audit_log (actor_kind, actor, action, entity, entity_key, before, after)
+    SELECT %(actor_kind)s, %(actor)s, 'start', 'process_instance', done.id::text, NULL,
+           jsonb_build_object('process_id', %(process_id)s::text, 'business_key', done.business_key)
+    FROM done
+    ORDER BY done.ord
+)
+SELECT ord, id FROM done
+"""
+
+
+@dataclass(frozen=True)
+class StartedRow:
+    """One instance of a bulk start: its row values and child rows (as for insert_started)."""
+
+    business_key: str | None
+    status: str
+    org_unit_id: int | None
+    state: str
+    ended_at: datetime | None
+    events: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+
+
+def insert_started_many(
+    session: Session,
+    process_id: str,
+    spec_hash: str,
+    rows: list[StartedRow],
+    actor_kind: str,
+    actor: str,
+) -> dict[int, int]:
+    """Write many started instances in one statement: position in `rows` -> new instance id.
+
+    A position missing from the answer had its business key taken (nothing written for it)."""
+    if not rows:
+        return {}
+    session.flush()
+    params = {
+        "process_id": process_id,
+        "spec_hash": spec_hash,
+        "started_by": actor,
+        "actor_kind": actor_kind,
+        "actor": actor,
+        "ords": list(range(len(rows))),
+        "business_keys": [r.business_key for r in rows],
+        "statuses": [r.status for r in rows],
+        "org_unit_ids": [r.org_unit_id for r in rows],
+        "states": [r.state for r in rows],
+        "ended_ats": [r.ended_at for r in rows],
+        "events": _json(
+            [{"inst": n, "ord": i, **e} for n, r in enumerate(rows) for i, e in enumerate(r.events)]
+        ),
+        "items": _json(
+            [{"inst": n, "ord": i, **w} for n, r in enumerate(rows) for i, w in enumerate(r.items)]
+        ),
+    }
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(START_MANY_SQL, params)
+        return {int(ord_): int(id_) for ord_, id_ in cursor.fetchall()}
+    finally:
+        cursor.close()
+
+
 @dataclass(frozen=True)
 class InsertedInstance:
     id: int
