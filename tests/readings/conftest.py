@@ -27,6 +27,26 @@ def add_meter(session: Any, serial: str, org_unit_id: int) -> int:
     ).scalar_one()
 
 
+def add_ht_amr_meter(session: Any, org_unit_id: int, serial: str = "M00000101") -> int:
+    """The HT AMR meter of the CDF sample files, with the CT/PT ratios their nameplate gives."""
+    from service.masterdata.models import Meter
+
+    return int(
+        session.execute(
+            insert(Meter)
+            .values(
+                serial_number=serial,
+                make="Secure Meters",
+                meter_class="ht_amr",
+                ct_ratio="100/5",
+                pt_ratio="11000/110",
+                org_unit_id=org_unit_id,
+            )
+            .returning(Meter.id)
+        ).scalar_one()
+    )
+
+
 @pytest.fixture
 def org(session: Any) -> dict[str, int]:
     """Discom > division East (D1) and division West (D2); ids by name."""

@@ -13,6 +13,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import insert, text
 
+from tests.readings.conftest import add_ht_amr_meter
+
 SAMPLES = Path(__file__).resolve().parent.parent / "integrations" / "samples"
 
 
@@ -30,23 +32,12 @@ def drop(app: Flask) -> Path:
 
 @pytest.fixture
 def ht_meter(session: Any) -> int:
-    from service.masterdata.models import Meter, OrgUnit
+    from service.masterdata.models import OrgUnit
 
     org = session.execute(
         insert(OrgUnit).values(code="T", name="T", level="discom", path="/T/").returning(OrgUnit.id)
     ).scalar_one()
-    meter = session.execute(
-        insert(Meter)
-        .values(
-            serial_number="M00000101",
-            make="Secure Meters",
-            meter_class="ht_amr",
-            ct_ratio="100/5",
-            pt_ratio="11000/110",
-            org_unit_id=org,
-        )
-        .returning(Meter.id)
-    ).scalar_one()
+    meter = add_ht_amr_meter(session, org)
     session.commit()
     return int(meter)
 

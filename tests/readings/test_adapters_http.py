@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, text
 
-from tests.readings.conftest import add_meter
+from tests.readings.conftest import add_ht_amr_meter, add_meter
 
 SAMPLES = Path(__file__).resolve().parent.parent / "integrations" / "samples"
 JSON = {"Content-Type": "application/json"}
@@ -24,24 +24,13 @@ def sample(name: str) -> bytes:
 @pytest.fixture
 def grid(session: Any) -> dict[str, int]:
     """One org unit with the sample files' meters, a feeder and a DTR."""
-    from service.masterdata.models import Dtr, Feeder, Meter, OrgUnit
+    from service.masterdata.models import Dtr, Feeder, OrgUnit
 
     org = session.execute(
         insert(OrgUnit).values(code="T", name="T", level="discom", path="/T/").returning(OrgUnit.id)
     ).scalar_one()
     ids = {serial: add_meter(session, serial, org) for serial in ("S00000201", "S00000202")}
-    ids["M00000101"] = session.execute(
-        insert(Meter)
-        .values(
-            serial_number="M00000101",
-            make="Secure Meters",
-            meter_class="ht_amr",
-            ct_ratio="100/5",
-            pt_ratio="11000/110",
-            org_unit_id=org,
-        )
-        .returning(Meter.id)
-    ).scalar_one()
+    ids["M00000101"] = add_ht_amr_meter(session, org)
     ids["FDR-001"] = session.execute(
         insert(Feeder)
         .values(code="FDR-001", name="F1", voltage_kv=11, feeder_type="urban", org_unit_id=org)
