@@ -17,28 +17,20 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.benchdb import FreshDatabase, redis_url
 
 PERIOD = "2026-10"
 START = np.datetime64("2026-09-30T18:30:00", "s")  # 1 Oct 00:00 IST
 DAYS = 31
-
-
-def _admin_url() -> str:
-    return os.environ.get("CMDMS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _redis_url() -> str:
-    return os.environ.get("CMDMS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 
 
 def _copy(cur: object, table: str, columns: str, buffer: bytes) -> None:
@@ -169,7 +161,6 @@ def main() -> None:
 
     from flask_migrate import upgrade
     from sqlalchemy import text
-    from sqlalchemy.engine import make_url
 
     from service import create_app
     from service.config import Config
@@ -180,18 +171,13 @@ def main() -> None:
     from service.vee.bulk import compute_for_period, enqueue_pushes, publish_many
     from service.vee.determinant_jobs import chunks_of_period, consumers_in_range
 
-    admin = _admin_url()
-    name = f"cmdms_bench_determinants_{os.getpid()}"
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    fresh = FreshDatabase("determinants")
+    url = fresh.create()
     try:
         var = Path(tempfile.mkdtemp(prefix="cmdms-bench-"))
         app = create_app(
             Config(
-                database_url=url, redis_url=_redis_url(), secret_key="bench", var_dir=var, amr_drop_dir=var
+                database_url=url, redis_url=redis_url(5), secret_key="bench", var_dir=var, amr_drop_dir=var
             )
         )
         with app.app_context():
@@ -261,9 +247,7 @@ def main() -> None:
             db.session.remove()
             db.engine.dispose()
     finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+        fresh.drop()
     if not args.skip_engine:
         from benchmarks.vee import bench_determinants
 

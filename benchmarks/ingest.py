@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import gc
 import io
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,20 +24,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from integrations.canonical import CanonicalBatch, Intervals  # noqa: E402
+from benchmarks.benchdb import FreshDatabase
+from integrations.canonical import CanonicalBatch, Intervals
 
 DAY = np.datetime64("2026-10-04T18:30:00", "s")  # 5 Oct 2026 00:00 IST
 INTERVALS_PER_DAY = 96
-
-
-def _admin_url() -> str:
-    return os.environ.get("CMDMS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _with_db(url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def _serials(first: int, count: int) -> list[str]:
@@ -181,7 +171,6 @@ def main() -> None:
     parser.add_argument("--skip-parsers", action="store_true")
     args = parser.parse_args()
 
-    import psycopg2
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
 
@@ -190,13 +179,8 @@ def main() -> None:
     from service.masterdata.models import Meter, OrgUnit
     from service.readings import models, partitions
 
-    admin = _admin_url()
-    name = f"cmdms_bench_ingest_{os.getpid()}"
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    url = _with_db(admin, name)
+    fresh = FreshDatabase("ingest")
+    url = fresh.create()
     values = args.meters * INTERVALS_PER_DAY
     try:
         # The store's own tables from its models (which match migration 0002), without the
@@ -250,9 +234,7 @@ def main() -> None:
         if not args.skip_parsers:
             _parsers()
     finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+        fresh.drop()
 
 
 if __name__ == "__main__":

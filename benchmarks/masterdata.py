@@ -11,7 +11,6 @@ what the database alone costs, with no validation, diffing, links or audit.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -23,17 +22,10 @@ from typing import Any
 
 import psycopg2
 from psycopg2.extras import execute_values
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def _admin_url() -> str:
-    return os.environ.get("CMDMS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _redis_url() -> str:
-    return os.environ.get("CMDMS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+from benchmarks.benchdb import FreshDatabase, redis_url
 
 
 def _rows(n: int, dtrs: list[str], orgs: list[str], seed: int = 1) -> list[dict[str, Any]]:
@@ -120,16 +112,11 @@ def _run_once(n: int) -> dict[str, float]:
     from service.extensions import db
     from service.masterdata.models import Dtr, OrgUnit
 
-    name = f"cmdms_bench_masterdata_{os.getpid()}"
-    admin = psycopg2.connect(_admin_url())
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(_admin_url()).set(database=name).render_as_string(hide_password=False)
+    fresh = FreshDatabase("masterdata")
+    url = fresh.create()
     try:
         with tempfile.TemporaryDirectory() as var:
-            config = Config(database_url=url, redis_url=_redis_url(), testing=True, var_dir=Path(var))
+            config = Config(database_url=url, redis_url=redis_url(9), testing=True, var_dir=Path(var))
             app = create_app(config)
             with app.app_context():
                 upgrade()
@@ -157,9 +144,7 @@ def _run_once(n: int) -> dict[str, float]:
             with app.app_context():
                 db.engine.dispose()
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        fresh.drop()
     return {
         "api first load": first,
         "api idempotent repeat": repeat,

@@ -17,12 +17,11 @@ from decimal import Decimal
 from pathlib import Path
 from tempfile import mkdtemp
 
-import psycopg2
 from sqlalchemy import insert, select
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.benchdb import FreshDatabase
 from notifications.simulators import TwilioStandIn
 from notifications.sms_twilio import TwilioSms
 
@@ -47,20 +46,14 @@ def main() -> None:
 
     twilio = TwilioStandIn(SID, TOKEN).start()
     sender = TwilioSms(SID, TOKEN, "+15005550006", base_url=twilio.url)
-    name = f"cmdms_bench_notifications_{os.getpid()}"
-    admin = psycopg2.connect(args.database_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
+    fresh = FreshDatabase("notifications", args.database_url)
+    url = fresh.create()
     try:
         baseline = bare_sdk_loop(sender, args.messages)
         twilio.messages.clear()
-        url = make_url(args.database_url).set(database=name).render_as_string(hide_password=False)
         through_outbox(url, args.redis_url, sender, twilio, args.messages, baseline)
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        fresh.drop()
         twilio.stop()
 
 

@@ -16,7 +16,7 @@ BENCHMARKS = [
     ("parse_rates.py", ["--meters", "500"]),
     ("ingest.py", ["--meters", "10000"]),
     ("vee.py", ["--meters", "10000", "--consumers", "10000"]),
-    ("determinants.py", ["--consumers", "10000"]),
+    ("determinants.py", ["--consumers", "5000", "--interval-meters", "500", "--chunk", "2500"]),
     ("masterdata.py", ["--consumers", "2000", "--runs", "1"]),
     ("workflow.py", ["--instances", "200", "--rounds", "2"]),
     ("notifications.py", ["--messages", "500"]),

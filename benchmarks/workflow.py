@@ -7,25 +7,15 @@ persisted in PostgreSQL, beside bare SpiffWorkflow in memory in the same run.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import psycopg2
-from sqlalchemy.engine import make_url
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _admin_url() -> str:
-    return os.environ.get("CMDMS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _redis_url() -> str:
-    return os.environ.get("CMDMS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+from benchmarks.benchdb import FreshDatabase, redis_url
 
 
 class Bare:
@@ -86,20 +76,15 @@ def measure(n: int, rounds: int) -> dict[str, float]:
     from service.processes.models import WorkItem
     from service.processes.runtime import StartRequest, start_instance
 
-    name = f"cmdms_bench_workflow_{os.getpid()}"
-    admin = psycopg2.connect(_admin_url())
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(_admin_url()).set(database=name).render_as_string(hide_password=False)
+    fresh = FreshDatabase("workflow")
+    url = fresh.create()
     seconds = dict.fromkeys(LABELS, 0.0)
     counts = dict.fromkeys(LABELS, 0)
     bare = Bare()
     per_round = max(1, n // rounds)
     try:
         app = create_app(
-            Config(database_url=url, redis_url=_redis_url(), testing=True, var_dir=Path(tempfile.mkdtemp()))
+            Config(database_url=url, redis_url=redis_url(6), testing=True, var_dir=Path(tempfile.mkdtemp()))
         )
         with app.app_context():
             upgrade()
@@ -184,9 +169,7 @@ def measure(n: int, rounds: int) -> dict[str, float]:
             db.session.remove()
             db.engine.dispose()
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        fresh.drop()
     return {label: counts[label] / seconds[label] for label in LABELS}
 
 
