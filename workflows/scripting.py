@@ -2,6 +2,10 @@
 
 Scripts are checked before they run: no imports, no names or attributes that reach the
 interpreter's internals (dunders, frames, `format` traversal), builtins from a safe list only.
+They are also bounded: a runaway script would stall a worker or a web request, and some
+operations (`10**10**10`, `1 << 10**9`) run inside one C call that no timeout can interrupt —
+so exponents and shifts need small literal right operands, `while` loops are refused, and
+`range` yields at most MAX_RANGE items.
 """
 
 from __future__ import annotations
@@ -55,6 +59,19 @@ SAFE_BUILTIN_NAMES = [
     "Exception",
 ]
 SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
+MAX_RANGE = 100_000
+MAX_EXPONENT = 64
+
+
+def bounded_range(*args: int) -> range:
+    """`range` for process scripts: at most MAX_RANGE items."""
+    values = range(*args)
+    if len(values) > MAX_RANGE:
+        raise ValueError(f"range of {len(values)} items is over the limit of {MAX_RANGE} in process scripts")
+    return values
+
+
+SAFE_BUILTINS["range"] = bounded_range
 # Helpers every script may use (plain values only, no modules).
 SCRIPT_GLOBALS: dict[str, Any] = {
     "Decimal": decimal.Decimal,
@@ -144,6 +161,21 @@ def check_script(source: str, mode: str = "exec") -> ast.AST:
             raise ScriptNotAllowed(
                 f"line {line}: the attribute {node.attr!r} is not allowed in process scripts"
             )
+        if isinstance(node, ast.While):
+            raise ScriptNotAllowed(f"line {line}: while loops are not allowed in process scripts")
+        if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, ast.Pow | ast.LShift):
+            right = node.right if isinstance(node, ast.BinOp) else node.value
+            if not (
+                isinstance(right, ast.Constant)
+                and isinstance(right.value, int | float)
+                and not isinstance(right.value, bool)
+                and abs(right.value) <= MAX_EXPONENT
+            ):
+                symbol = "**" if isinstance(node.op, ast.Pow) else "<<"
+                raise ScriptNotAllowed(
+                    f"line {line}: '{symbol}' needs a literal right operand of at most {MAX_EXPONENT}"
+                    " in process scripts"
+                )
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value:
             # Strings naming dunders only serve attribute tricks through helpers.
             raise ScriptNotAllowed(f"line {line}: strings containing '__' are not allowed in process scripts")

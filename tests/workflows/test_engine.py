@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,31 @@ def test_diagram_highlights_the_current_step() -> None:
     )
     assert 'data-element-id="field_visit" data-kind="userTask" data-state="done"' in svg
     assert "Post result to" in svg and "<script" not in svg
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("x = 10**10**10", "line 1: '**' needs a literal right operand of at most 64"),
+        ("n = 5\nx = 2 ** n", "line 2: '**' needs a literal right operand of at most 64"),
+        ("x = 1 << 1000000000", "line 1: '<<' needs a literal right operand of at most 64"),
+        ("x = 3\nx **= 100", "line 2: '**' needs a literal right operand of at most 64"),
+        ("while True:\n    pass", "line 1: while loops are not allowed"),
+    ],
+)
+def test_scripts_that_could_run_away_are_refused_before_they_run(source: str, message: str) -> None:
+    with pytest.raises(ScriptNotAllowed, match=re.escape(message)):
+        check_script(source)
+
+
+def test_ordinary_arithmetic_and_loops_still_run() -> None:
+    env = RestrictedEnvironment()
+    context: dict[str, object] = {"kwh": 12.5}
+    env.execute("area = 2 ** 10\nsquares = [i ** 2 for i in range(5)]\nbill = round(kwh * 6.3, 2)", context)
+    assert (context["area"], context["squares"], context["bill"]) == (1024, [0, 1, 4, 9, 16], 78.75)
+
+
+def test_range_is_bounded_at_run_time() -> None:
+    env = RestrictedEnvironment()
+    with pytest.raises(Exception, match="range of 100001 items is over the limit of 100000"):
+        env.execute("total = sum(range(100001))", {})
