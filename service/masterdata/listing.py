@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from service.auth.principal import Principal
 from service.auth.scoping import scope_to_org
+from service.masterdata.entities import CONSUMERS, METERS, EntitySpec
 from service.masterdata.installation_upsert import installation_key
 from service.masterdata.models import (
     Consumer,
@@ -112,23 +113,13 @@ def _dtrs() -> Select[Any]:
     )
 
 
-_CONSUMER_COLUMNS = (
-    "ivrs_number",
-    "name",
-    "address",
-    "mobile",
-    "language",
-    "connection_date",
-    "tariff_category",
-    "sanctioned_load",
-    "sanctioned_load_unit",
-    "phase",
-    "connection_type",
-    "supply_status",
-    "is_prepaid",
-    "is_net_metered",
-    "updated_at",
-)
+def _listed_columns(spec: EntitySpec) -> tuple[str, ...]:
+    """The entity's own columns as listed: natural key, upserted attributes, updated_at (the org
+    unit code comes from a join)."""
+    return (spec.key, *(a for a in spec.attributes if a != "org_unit_code"), "updated_at")
+
+
+_CONSUMER_COLUMNS = _listed_columns(CONSUMERS)
 
 
 def _consumers() -> Select[Any]:
@@ -147,25 +138,7 @@ def _consumers() -> Select[Any]:
     )
 
 
-_METER_COLUMNS = (
-    "serial_number",
-    "make",
-    "model",
-    "meter_class",
-    "meter_constant",
-    "multiplying_factor",
-    "ct_ratio",
-    "pt_ratio",
-    "display_digits",
-    "is_dlms",
-    "firmware",
-    "rating",
-    "po_date",
-    "warranty_end",
-    "communication",
-    "hes_code",
-    "updated_at",
-)
+_METER_COLUMNS = _listed_columns(METERS)
 
 
 def _meters() -> Select[Any]:
