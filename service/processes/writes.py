@@ -15,9 +15,29 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+# The history and new work items of one instance (`inst`), shared by start and advance.
+_HISTORY_AND_ITEMS = """), history AS (
+    INSERT INTO process_events (instance_id, kind, bpmn_id, name, actor, detail)
+    SELECT inst.id, e.kind, e.bpmn_id, e.name, e.actor, e.detail
+    FROM inst, jsonb_to_recordset(%(events)s::jsonb)
+        AS e(ord int, kind text, bpmn_id text, name text, actor text, detail jsonb)
+    ORDER BY e.ord
+), items AS (
+    INSERT INTO work_items
+        (instance_id, task_id, process_id, bpmn_id, name, candidate_group, role, org_unit_id,
+         status, priority, due_at, form_schema, data, business_key)
+    SELECT inst.id, w.task_id, w.process_id, w.bpmn_id, w.name, w.candidate_group, w.role,
+           w.org_unit_id, 'open', w.priority, w.due_at, w.form_schema, w.data, w.business_key
+    FROM inst, jsonb_to_recordset(%(items)s::jsonb)
+        AS w(ord int, task_id text, process_id text, bpmn_id text, name text,
+             candidate_group text, role text, org_unit_id int, priority int,
+             due_at timestamptz, form_schema jsonb, data jsonb, business_key text)
+    ORDER BY w.ord
+"""
+
 # Rows of the child tables travel as one JSON array each (jsonb_to_recordset), so the text of
 # the statement is the same for every start and PostgreSQL and psycopg2 see a constant shape.
-START_SQL = """
+START_SQL = f"""
 WITH inst AS (
     INSERT INTO process_instances
         (process_id, spec_hash, business_key, status, org_unit_id, state, version, started_by,
@@ -26,59 +46,25 @@ WITH inst AS (
             %(state)s, 1, %(started_by)s, %(ended_at)s, NULL)
     ON CONFLICT (process_id, business_key) WHERE business_key IS NOT NULL DO NOTHING
     RETURNING id, started_at, updated_at
-), history AS (
-    INSERT INTO process_events (instance_id, kind, bpmn_id, name, actor, detail)
-    SELECT inst.id, e.kind, e.bpmn_id, e.name, e.actor, e.detail
-    FROM inst, jsonb_to_recordset(%(events)s::jsonb)
-        AS e(ord int, kind text, bpmn_id text, name text, actor text, detail jsonb)
-    ORDER BY e.ord
-), items AS (
-    INSERT INTO work_items
-        (instance_id, task_id, process_id, bpmn_id, name, candidate_group, role, org_unit_id,
-         status, priority, due_at, form_schema, data, business_key)
-    SELECT inst.id, w.task_id, w.process_id, w.bpmn_id, w.name, w.candidate_group, w.role,
-           w.org_unit_id, 'open', w.priority, w.due_at, w.form_schema, w.data, w.business_key
-    FROM inst, jsonb_to_recordset(%(items)s::jsonb)
-        AS w(ord int, task_id text, process_id text, bpmn_id text, name text,
-             candidate_group text, role text, org_unit_id int, priority int,
-             due_at timestamptz, form_schema jsonb, data jsonb, business_key text)
-    ORDER BY w.ord
-), audit AS (
+{_HISTORY_AND_ITEMS}), audit AS (
     INSERT INTO audit_log (actor_kind, actor, action, entity, entity_key, before, after)
     SELECT %(actor_kind)s, %(actor)s, 'start', 'process_instance', inst.id::text, NULL,
            %(audit_after)s::jsonb
     FROM inst
 )
 SELECT id, started_at, updated_at FROM inst
-"""
+"""  # noqa: S608 - composed only of constant fragments
 
 # The instance row is locked (SELECT ... FOR UPDATE) by the caller; the version it writes is
 # the locked version + 1, so optimistic locking works as with the ORM.
-ADVANCE_SQL = """
+ADVANCE_SQL = f"""
 WITH inst AS (
     UPDATE process_instances
     SET state = %(state)s, version = %(version)s, updated_at = %(updated_at)s,
         status = %(status)s, ended_at = %(ended_at)s, error = %(error)s
     WHERE id = %(id)s
     RETURNING id
-), history AS (
-    INSERT INTO process_events (instance_id, kind, bpmn_id, name, actor, detail)
-    SELECT inst.id, e.kind, e.bpmn_id, e.name, e.actor, e.detail
-    FROM inst, jsonb_to_recordset(%(events)s::jsonb)
-        AS e(ord int, kind text, bpmn_id text, name text, actor text, detail jsonb)
-    ORDER BY e.ord
-), items AS (
-    INSERT INTO work_items
-        (instance_id, task_id, process_id, bpmn_id, name, candidate_group, role, org_unit_id,
-         status, priority, due_at, form_schema, data, business_key)
-    SELECT inst.id, w.task_id, w.process_id, w.bpmn_id, w.name, w.candidate_group, w.role,
-           w.org_unit_id, 'open', w.priority, w.due_at, w.form_schema, w.data, w.business_key
-    FROM inst, jsonb_to_recordset(%(items)s::jsonb)
-        AS w(ord int, task_id text, process_id text, bpmn_id text, name text,
-             candidate_group text, role text, org_unit_id int, priority int,
-             due_at timestamptz, form_schema jsonb, data jsonb, business_key text)
-    ORDER BY w.ord
-), audit AS (
+{_HISTORY_AND_ITEMS}), audit AS (
     INSERT INTO audit_log (actor_kind, actor, action, entity, entity_key, before, after)
     SELECT a.actor_kind, a.actor, a.action, a.entity, a.entity_key, a.before, a.after
     FROM inst, jsonb_to_recordset(%(audit)s::jsonb)
@@ -87,7 +73,7 @@ WITH inst AS (
     ORDER BY a.ord
 )
 SELECT id FROM inst
-"""
+"""  # noqa: S608 - composed only of constant fragments
 
 
 # start_many: the instances of a batch travel as parallel arrays (unnest; the states are long
