@@ -9,6 +9,7 @@ the zone split is scaled to the register energy when both exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -133,31 +134,11 @@ def compute(
     kvah_zone: F64 = (
         np.bincount(cell, weights=kvah, minlength=size).astype(np.float64).reshape(consumers, n_zones)
     )
-    int_kwh, int_kvah = kwh_zone.sum(axis=1), kvah_zone.sum(axis=1)
-
-    from_registers = ~np.isnan(reg_kwh)
-    total_kwh = np.where(from_registers, reg_kwh, int_kwh)
-    total_kvah = np.where(~np.isnan(reg_kvah), reg_kvah, int_kvah)
-    kwh_zone *= np.divide(total_kwh, int_kwh, out=np.zeros(consumers), where=int_kwh > 0)[:, None]
-    kvah_zone *= np.divide(total_kvah, int_kvah, out=np.zeros(consumers), where=int_kvah > 0)[:, None]
-
     per_hour = 3600.0 / intervals.step_s
     md_kw, md_kw_at = _max_per_consumer(c, kwh * per_hour, intervals.ts, consumers)
     md_kva, md_kva_at = _max_per_consumer(c, kvah * per_hour, intervals.ts, consumers)
-    avg_pf = np.divide(total_kwh, total_kvah, out=np.full(consumers, np.nan), where=total_kvah > 0)
-    return Determinants(
-        kwh=total_kwh,
-        kvah=total_kvah,
-        kwh_by_zone=kwh_zone,
-        kvah_by_zone=kvah_zone,
-        md_kw=md_kw,
-        md_kw_at=md_kw_at,
-        md_kva=md_kva,
-        md_kva_at=md_kva_at,
-        avg_pf=np.round(avg_pf, 4),
-        energy_source=np.where(from_registers, "registers", "intervals").astype(object),
-        quality_counts=counts,
-        expected_intervals=expected.astype(np.int64),
+    return _assemble(
+        reg_kwh, reg_kvah, kwh_zone, kvah_zone, (md_kw, md_kw_at, md_kva, md_kva_at), counts, expected
     )
 
 
@@ -242,14 +223,6 @@ def compute_from_groups(
         .astype(np.float64)
         .reshape(consumers, n_zones)
     )
-    int_kwh, int_kvah = kwh_zone.sum(axis=1), kvah_zone.sum(axis=1)
-
-    from_registers = ~np.isnan(reg_kwh)
-    total_kwh = np.where(from_registers, reg_kwh, int_kwh)
-    total_kvah = np.where(~np.isnan(reg_kvah), reg_kvah, int_kvah)
-    kwh_zone *= np.divide(total_kwh, int_kwh, out=np.zeros(consumers), where=int_kwh > 0)[:, None]
-    kvah_zone *= np.divide(total_kvah, int_kvah, out=np.zeros(consumers), where=int_kvah > 0)[:, None]
-
     # Unbillable intervals count as zero demand (as in `compute`): their group's peak is 0 at its start.
     md_kw, md_kw_at = _max_of_groups(
         c, np.where(use, groups.md_kw, 0.0), np.where(use, groups.md_kw_at, groups.first_ts), consumers
@@ -257,7 +230,33 @@ def compute_from_groups(
     md_kva, md_kva_at = _max_of_groups(
         c, np.where(use, groups.md_kva, 0.0), np.where(use, groups.md_kva_at, groups.first_ts), consumers
     )
+    return _assemble(
+        reg_kwh, reg_kvah, kwh_zone, kvah_zone, (md_kw, md_kw_at, md_kva, md_kva_at), counts, expected
+    )
+
+
+def _assemble(
+    reg_kwh: npt.NDArray[Any],  # float, NaN where a register end is missing (bincount's stub says int)
+    reg_kvah: npt.NDArray[Any],
+    kwh_zone: F64,
+    kvah_zone: F64,
+    md: tuple[F64, I64, F64, I64],
+    counts: npt.NDArray[np.int64],
+    expected: npt.NDArray[Any],
+) -> Determinants:
+    """Energy from the registers where both ends were read, else the interval sum; the TOD split
+    scaled to that total; PF from the totals. Shared by the row and the grouped computation."""
+    consumers = len(reg_kwh)
+    int_kwh, int_kvah = kwh_zone.sum(axis=1), kvah_zone.sum(axis=1)
+    from_registers = ~np.isnan(reg_kwh)
+    total_kwh = np.where(from_registers, reg_kwh, int_kwh)
+    total_kvah = np.where(~np.isnan(reg_kvah), reg_kvah, int_kvah)
+    kwh_zone = kwh_zone * np.divide(total_kwh, int_kwh, out=np.zeros(consumers), where=int_kwh > 0)[:, None]
+    kvah_zone = (
+        kvah_zone * np.divide(total_kvah, int_kvah, out=np.zeros(consumers), where=int_kvah > 0)[:, None]
+    )
     avg_pf = np.divide(total_kwh, total_kvah, out=np.full(consumers, np.nan), where=total_kvah > 0)
+    md_kw, md_kw_at, md_kva, md_kva_at = md
     return Determinants(
         kwh=total_kwh,
         kvah=total_kvah,
