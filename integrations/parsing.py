@@ -116,6 +116,15 @@ def _offset_seconds(tail: str) -> int | None:
     known = _OFFSETS.get(tail)
     if known is not None:
         return known
+    if tail[:1] == "." and len(tail) > 1:
+        # "06:45:00.000+08:00" as real HES write it: zero fractions keep the fast path.
+        digits = len(tail) - len(tail[1:].lstrip("0123456789")) - 1
+        if digits and tail[1 : 1 + digits].strip("0") == "":
+            seconds = _offset_seconds(tail[1 + digits :])
+            if seconds is not None:
+                _OFFSETS[tail] = seconds
+            return seconds
+        return None
     if len(tail) == 6 and tail[0] in "+-" and tail[3] == ":" and tail[1:3].isdigit() and tail[4:].isdigit():
         seconds = int(tail[1:3]) * 3600 + int(tail[4:]) * 60
         seconds = -seconds if tail[0] == "-" else seconds

@@ -44,12 +44,20 @@ def _interval_blocks(sim: SimDay, channels: Sequence[str] | None) -> str:
     return "".join(parts)
 
 
+def _meter(serial: str) -> str:
+    name = escape(serial)
+    return (
+        f"<Meter><mRID>{name}</mRID><Names><name>{name}</name>"
+        "<NameType><name>MeterUniqueID</name></NameType></Names></Meter>"
+    )
+
+
 def _register_readings(sim: SimDay) -> str:
     (at,) = local_iso(np.array([sim.local_ends[0] - sim.interval_minutes * 60]))
     rows = [("kwh", sim.register_start_kwh), ("kvah", sim.register_start_kvah)]
     return "".join(
-        f'<Readings><ReadingType ref="{encode_register(channel, "daily")}"/>'
-        f"<timeStamp>{at}</timeStamp><value>{value}</value></Readings>"
+        f"<Readings><timeStamp>{at}</timeStamp><value>{value}</value>"
+        f'<ReadingType ref="{encode_register(channel, "daily")}"/></Readings>'
         for channel, value in rows
     )
 
@@ -63,10 +71,14 @@ def meter_readings_message(
     registers: bool = True,
     timestamp: str = "2026-11-28T06:00:00+05:30",
 ) -> bytes:
-    """A MeterReadings EventMessage: one MeterReading per meter-day, one IntervalBlock per channel."""
+    """A MeterReadings EventMessage: one MeterReading per meter-day, one IntervalBlock per channel.
+
+    In the schema's order: IntervalBlocks, then Meter (named as a production HES names it), then
+    Readings.
+    """
     body = "".join(
-        f"<MeterReading><Meter><mRID>{escape(sim.meter.serial)}</mRID></Meter>"
-        f"{_register_readings(sim) if registers else ''}{_interval_blocks(sim, channels)}</MeterReading>"
+        f"<MeterReading>{_interval_blocks(sim, channels)}{_meter(sim.meter.serial)}"
+        f"{_register_readings(sim) if registers else ''}</MeterReading>"
         for sim in days
     )
     payload = f'<MeterReadings xmlns="{MR_NS}">{body}</MeterReadings>'
@@ -88,9 +100,9 @@ def end_device_events_message(
             parts.append(
                 f"<EndDeviceEvent><mRID>{escape(sim.meter.serial)}-{code}-{n}</mRID>"
                 f"<createdDateTime>{at}</createdDateTime>"
+                f"<Assets><mRID>{escape(sim.meter.serial)}</mRID></Assets>"
                 f"<EndDeviceEventDetails><name>voltage_r</name><value>231.0</value></EndDeviceEventDetails>"
-                f'<EndDeviceEventType ref="{IS_TO_CIM[code]}"/>'
-                f"<Assets><mRID>{escape(sim.meter.serial)}</mRID></Assets></EndDeviceEvent>"
+                f'<EndDeviceEventType ref="{IS_TO_CIM[code]}"/></EndDeviceEvent>'
             )
     payload = f'<EndDeviceEvents xmlns="{EDE_NS}">{"".join(parts)}</EndDeviceEvents>'
     return _envelope("EndDeviceEvents", payload, source, message_id, timestamp)

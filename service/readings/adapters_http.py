@@ -7,7 +7,7 @@ nothing; parsed ones commit their good rows and report every refused row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, jsonify, request
 from flask_smorest import Blueprint
@@ -15,8 +15,9 @@ from flask_smorest import Blueprint
 from integrations.amr.cdf import parse_cdf
 from integrations.billing.scalar_reads import parse_scalar_csv, parse_scalar_json
 from integrations.canonical import CanonicalBatch, ParseError
-from integrations.cim.end_device_events import parse_end_device_events
-from integrations.cim.meter_readings import parse_meter_readings
+from integrations.cim.end_device_events import read_end_device_events
+from integrations.cim.envelope import Header
+from integrations.cim.meter_readings import read_meter_readings
 from integrations.hes.json_push import parse_events, parse_readings
 from integrations.scada.energy import parse_energy_csv, parse_energy_json
 from service.api_errors import fail
@@ -25,6 +26,7 @@ from service.auth.guards import current_principal, require
 from service.extensions import db
 from service.readings.amr_drop import check_nameplates
 from service.readings.ingest import IngestResult, ingest_batch
+from service.readings.usage_points import resolve_usage_points
 
 bp = Blueprint(
     "adapters", __name__, url_prefix="/api/v1", description="Readings and events from outside systems"
@@ -32,6 +34,9 @@ bp = Blueprint(
 
 JSON = ("application/json",)
 XML = ("application/xml", "text/xml")
+SOAP = ("application/soap+xml",)
+STORING_ACTIONS = ("create", "change", "reply")
+T = TypeVar("T")
 CSV = ("text/csv",)
 Parser = Callable[[bytes], CanonicalBatch]
 
@@ -69,17 +74,27 @@ def _answer(result: IngestResult, batch: CanonicalBatch) -> Any:
     return jsonify(body), 200
 
 
-def _store(parse: Parser, data: bytes, *, nameplates: bool = False) -> Any:
+def _parse(parse: Callable[[bytes], T], data: bytes) -> T:
     try:
-        batch = parse(data)
+        return parse(data)
     except ParseError as exc:
         status = 413 if exc.code == "too_large" else 400
         fail(status, "too_large" if status == 413 else "unparseable", exc.reason, reason_code=exc.code)
+        raise  # fail() raises; this keeps type checkers sure of it
+
+
+def _store(parse: Parser, data: bytes, *, nameplates: bool = False) -> Any:
+    return _store_batch(_parse(parse, data), nameplates=nameplates)
+
+
+def _store_batch(batch: CanonicalBatch, *, nameplates: bool = False, usage_points: bool = False) -> Any:
     principal = current_principal()
     session = db.session()
     try:
         if nameplates:
             batch.rejects.extend(check_nameplates(session, batch.nameplates))
+        if usage_points:
+            resolve_usage_points(session, batch)
         result = ingest_batch(session, batch, actor=Actor(principal.kind, principal.name))
         session.commit()
     except Exception:
@@ -102,18 +117,31 @@ def hes_events() -> Any:
     return _store(parse_events, _body(JSON))
 
 
+def _cim(header: Header, batch: CanonicalBatch) -> Any:
+    if header.action not in STORING_ACTIONS:
+        fail(
+            400,
+            "unsupported_verb",
+            f"Verb {header.verb!r} ({header.action}) is not handled for {header.noun} yet; "
+            f"send one of create(d), change(d), reply.",
+        )
+    return _store_batch(batch, usage_points=True)
+
+
 @bp.route("/cim/meter-readings", methods=["POST"])
 @require("readings:write")
 def cim_meter_readings() -> Any:
-    """IEC 61968-9 MeterReadings in its message envelope (XML)."""
-    return _store(parse_meter_readings, _body(XML))
+    """IEC 61968-9 MeterReadings (XML): message envelope, WSDL wrapper, SOAP 1.1/1.2 or bare."""
+    message = _parse(read_meter_readings, _body(XML + SOAP))
+    return _cim(message.header, message.batch)
 
 
 @bp.route("/cim/end-device-events", methods=["POST"])
 @require("events:write")
 def cim_end_device_events() -> Any:
-    """IEC 61968-9 EndDeviceEvents in its message envelope (XML)."""
-    return _store(parse_end_device_events, _body(XML))
+    """IEC 61968-9 EndDeviceEvents (XML): message envelope, WSDL wrapper, SOAP 1.1/1.2 or bare."""
+    message = _parse(read_end_device_events, _body(XML + SOAP))
+    return _cim(message.header, message.batch)
 
 
 @bp.route("/amr/cdf", methods=["POST"])

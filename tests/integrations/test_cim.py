@@ -82,7 +82,9 @@ def test_meter_readings_reports_unknown_reading_type_and_duplicate_interval(now:
     first = (iv.meter == "S00000201") & (iv.channel == "kwh")
     assert iv.value[first].tolist() == [0.21, 0.19, 0.25]
     assert iv.meter[iv.channel == "voltage_r"].tolist() == ["S00000201"]
-    assert iv.value[iv.meter == "S00000202"].tolist() == [0.4]  # named by Names/name, not the UUID
+    # Named by the Names entry whose NameType says serial number, not the mRID (a UUID) or the
+    # device name, although Meter comes after its blocks.
+    assert iv.value[iv.meter == "S00000202"].tolist() == [0.4]
     assert [(r.locator, r.field, r.meter) for r in batch.rejects] == [
         ("MeterReading[1]/IntervalBlocks[1]", "ReadingType", "S00000202"),
         ("MeterReading[0]/IntervalBlocks[2]/IntervalReadings[1]", "kwh", "S00000201"),
@@ -120,10 +122,19 @@ def test_end_device_events_map_to_is_15959_codes(now: int) -> None:
             "Noun 'EndDeviceEvents' sent to the MeterReadings endpoint",
         ),
         (
-            b"<EventMessage><Header><Verb>deleted</Verb><Noun>MeterReadings</Noun></Header><Payload/></EventMessage>",
-            "Verb 'deleted' is not accepted for MeterReadings (use one of ('create', 'created', 'change', 'changed', 'reply'))",
+            b"<EventMessage><Header><Verb>execute</Verb><Noun>MeterReadings</Noun></Header><Payload/></EventMessage>",
+            "Verb 'execute' is not accepted for MeterReadings (use one of ('create', 'created', 'change',"
+            " 'changed', 'close', 'closed', 'cancel', 'canceled', 'cancelled', 'delete', 'deleted', 'reply'))",
         ),
-        (b"<MeterReadings/>", "the message has no Payload"),
+        (
+            b"<EventMessage><Header><Verb>created</Verb><Noun>MeterReadings</Noun></Header></EventMessage>",
+            "the message has no Payload",
+        ),
+        (
+            b"<Message><Header><Verb>created</Verb><Noun>MeterReadings</Noun></Header></Message>",
+            "root element 'Message' is not a message envelope (RequestMessage, EventMessage, ResponseMessage,"
+            " the MeterReadings WSDL wrappers, a SOAP Envelope or a bare MeterReadings)",
+        ),
         (
             b"<EventMessage><Header><Noun>MeterReadings</Noun></Header><Payload/></EventMessage>",
             "the message Header must have a Verb and a Noun",

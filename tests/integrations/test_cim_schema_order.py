@@ -1,0 +1,134 @@
+"""Every CIM message the project writes keeps the element order of the IEC 61968-9/-100 schemas.
+
+The sequences below are the schemas' (MeterReadings.xsd, EndDeviceEvents.xsd, Message.xsd of
+2011) in this test's own words: element -> its children in the order the schema allows. A
+child out of order, or one the sequence does not have, fails with its path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from defusedxml.ElementTree import fromstring
+
+from integrations.cim import simulator
+from integrations.simulation import SimMeter, simulate_day
+from tests.integrations.conftest import sample
+
+_NAMED = ("mRID", "Names")
+SEQUENCES: dict[str, tuple[str, ...]] = {
+    # 61968-100 message envelope
+    "EventMessage": ("Header", "Payload"),
+    "RequestMessage": ("Header", "Request", "Payload"),
+    "ResponseMessage": ("Header", "Reply", "Payload"),
+    "Header": (
+        "Verb", "Noun", "Revision", "ReplayDetection", "Context", "Timestamp", "Source", "AsyncReplyFlag",
+        "ReplyAddress", "AckRequired", "User", "MessageID", "CorrelationID", "Comment", "Property",
+    ),
+    "Property": ("Name", "Value"),
+    "Reply": ("Result", "Error", "ID", "operationId"),
+    "Error": (
+        "code", "level", "reason", "details", "xpath", "stackTrace", "Location", "ID", "relatedID", "object",
+        "operationId",
+    ),
+    "object": ("mRID", "Name", "objectType"),
+    "Payload": ("MeterReadings", "EndDeviceEvents", "OperationSet", "Compressed", "Format"),
+    # 61968-9 MeterReadings
+    "MeterReadings": (
+        "EndDeviceEventType", "MeterReading", "ReadingQualityType", "ReadingType", "LoadProfile", "RegisterGroup",
+    ),
+    "MeterReading": (
+        "isCoincidentTrigger", "EndDeviceEvents", "IntervalBlocks", "Meter", "Readings", "UsagePoint",
+        "valuesInterval",
+    ),
+    "IntervalBlocks": ("IntervalReadings", "PendingCalculation", "ReadingType"),
+    "IntervalReadings": ("reportedDateTime", "source", "timeStamp", "value", "ReadingQualities", "timePeriod"),
+    "Readings": (
+        "reason", "reportedDateTime", "source", "timeStamp", "value", "ReadingQualities", "ReadingType",
+        "timePeriod",
+    ),
+    "ReadingQualities": ("comment", "source", "timeStamp", "ReadingQualityType"),
+    "Meter": ("mRID", "serialNumber", "Names", "status"),
+    "UsagePoint": _NAMED,
+    "Names": ("name", "NameType"),
+    "NameType": ("description", "name", "NameTypeAuthority"),
+    # 61968-9 EndDeviceEvents
+    "EndDeviceEvents": ("EndDeviceEvent", "EndDeviceEventType"),
+    "EndDeviceEvent": (
+        "mRID", "createdDateTime", "issuerID", "issuerTrackingID", "reason", "severity", "userID", "Assets",
+        "EndDeviceEventDetails", "EndDeviceEventType", "Names", "status", "UsagePoint",
+    ),
+    "Assets": ("mRID", "serialNumber", "Names"),
+    "EndDeviceEventDetails": ("name", "value"),
+    "status": ("dateTime", "reason", "remark", "value"),
+}  # fmt: skip
+
+
+def _local(tag: str) -> str:
+    return tag[tag.rfind("}") + 1 :]
+
+
+def order_violations(root: Any) -> Iterator[str]:
+    """Each child that the parent's sequence does not allow at its place, as 'path: reason'."""
+    stack = [(root, _local(root.tag))]
+    while stack:
+        element, path = stack.pop()
+        sequence = SEQUENCES.get(_local(element.tag))
+        last = -1
+        for child in element:
+            name = _local(child.tag)
+            child_path = f"{path}/{name}"
+            if sequence is not None:
+                if name not in sequence:
+                    yield f"{child_path}: not in the sequence of {_local(element.tag)}"
+                elif sequence.index(name) < last:
+                    yield f"{child_path}: after {sequence[last]}, which the schema puts later"
+                else:
+                    last = sequence.index(name)
+            stack.append((child, child_path))
+
+
+def check(document: bytes) -> list[str]:
+    return list(order_violations(fromstring(document)))
+
+
+def _days() -> list[Any]:
+    return [
+        simulate_day(SimMeter(f"S0000090{i}", phases=3, faults=("tamper_magnet",)), date(2026, 11, 26))
+        for i in range(2)
+    ]
+
+
+def written_messages() -> list[tuple[str, bytes]]:
+    """Every CIM document the project writes (simulators now; replies and HES commands join here)."""
+    days = _days()
+    return [
+        ("simulator meter readings", simulator.meter_readings_message(days)),
+        ("simulator meter readings, no registers", simulator.meter_readings_message(days, registers=False)),
+        ("simulator end device events", simulator.end_device_events_message(days)),
+        ("sample meter readings", sample("cim_meter_readings.xml")),
+        ("sample end device events", sample("cim_end_device_events.xml")),
+    ]
+
+
+@pytest.mark.parametrize(("name", "document"), written_messages(), ids=[n for n, _ in written_messages()])
+def test_written_cim_messages_keep_the_schema_order(name: str, document: bytes) -> None:
+    assert check(document) == []
+
+
+def test_the_check_catches_meter_before_its_blocks_and_unknown_children() -> None:
+    wrong = (
+        b'<MeterReadings xmlns="http://iec.ch/TC57/2011/MeterReadings#"><MeterReading>'
+        b"<Meter><mRID>S1</mRID></Meter><IntervalBlocks><ReadingType ref='x'/>"
+        b"<IntervalReadings><value>1</value><timeStamp>t</timeStamp></IntervalReadings></IntervalBlocks>"
+        b"<Colour>red</Colour></MeterReading></MeterReadings>"
+    )
+    assert sorted(check(wrong)) == [
+        "MeterReadings/MeterReading/Colour: not in the sequence of MeterReading",
+        "MeterReadings/MeterReading/IntervalBlocks/IntervalReadings/timeStamp: after value, which the schema puts later",
+        "MeterReadings/MeterReading/IntervalBlocks/IntervalReadings: after ReadingType, which the schema puts later",
+        "MeterReadings/MeterReading/IntervalBlocks: after Meter, which the schema puts later",
+    ]
