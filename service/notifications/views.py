@@ -11,7 +11,7 @@ from service.auth.principal import for_user
 from service.auth.views import role_required
 from service.extensions import db
 from service.notifications.engine import current_engine
-from service.notifications.listing import IST, Filters, UnknownConsumer, list_notifications
+from service.notifications.listing import Filters, UnknownConsumer, list_notifications
 from service.notifications.models import STATUSES
 
 bp = Blueprint("notifications", __name__, template_folder="templates")
@@ -56,5 +56,4 @@ def index() -> str:
         filters=filters,
         statuses=STATUSES,
         message_types=sorted(current_engine().policy.message_types),
-        ist=IST,
     )

@@ -1,0 +1,106 @@
+"""Every time a person reads is IST with its zone: the `ist` filter, and a scan of every page."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from service.web.times import format_ist, iso_ist, ist_day_bounds, ist_filter
+from tests.web.visible_text import times_without_zone, visible_text
+
+
+def test_a_task_made_at_0829_ist_reads_0829_ist_not_0259() -> None:
+    made = datetime(2026, 12, 2, 2, 59, tzinfo=UTC)
+    assert format_ist(made, "time") == "08:29 IST"
+    assert format_ist(made) == "02 Dec 08:29 IST"
+    assert format_ist(made, "datetime") == "02 Dec 2026 08:29 IST"
+    assert format_ist(made, "seconds") == "02 Dec 2026 08:29:00 IST"
+    assert str(ist_filter(made)) == '<time datetime="2026-12-02T08:29:00+05:30">02 Dec 08:29 IST</time>'
+
+
+def test_naive_values_are_utc_strings_are_parsed_and_empty_is_blank() -> None:
+    assert format_ist(datetime(2026, 12, 1, 20, 0), "datetime") == "02 Dec 2026 01:30 IST"
+    assert format_ist("2026-12-01T18:30:00+00:00", "datetime") == "02 Dec 2026 00:00 IST"
+    other = datetime(2026, 12, 2, 8, 0, tzinfo=timezone(timedelta(hours=1)))
+    assert format_ist(other, "time") == "12:30 IST"
+    assert format_ist(None) == "" and str(ist_filter(None)) == "" and iso_ist(None) == ""
+    assert format_ist(date(2026, 12, 2)) == "02 Dec 2026"  # a day has no clock time, so no zone
+
+
+def test_an_ist_day_picked_in_a_form_is_1830_utc_to_1830_utc() -> None:
+    start, end = ist_day_bounds(date(2026, 12, 2))
+    assert start == datetime(2026, 12, 1, 18, 30, tzinfo=UTC)
+    assert end == datetime(2026, 12, 2, 18, 30, tzinfo=UTC)
+
+
+def test_the_scanner_catches_a_bare_time_and_an_iso_timestamp_but_not_a_zoned_one() -> None:
+    assert times_without_zone("<td>02 Dec 08:29 IST</td><td>3.5 kWh</td>") == []
+    assert times_without_zone("<td>02:59</td>") == ["02:59"]
+    assert times_without_zone("<td>2026-12-02T02:59:00+00:00</td>")
+    assert times_without_zone("<script>var t='02:59'</script><td data-verbatim>10:00</td>") == []
+    assert visible_text("<p>a<br>b <b>c</b></p>") == "a b c"
+
+
+# Pages with arguments, and how to fill them from the seeded data. A new page with arguments must
+# be added here: the scan refuses to leave a page out.
+def _page_urls(app: Flask) -> list[str]:
+    from service.extensions import db
+    from service.masterdata.models import Meter
+    from service.processes.models import ProcessInstance, WorkItem
+    from service.vee.models import VeeFailure
+
+    failure = db.session.scalar(select(VeeFailure).order_by(VeeFailure.id))
+    assert failure is not None, "the demo should leave VEE failures to show"
+    meter = db.session.get(Meter, failure.meter_id)
+    day = (failure.ts + timedelta(hours=5, minutes=30)).date()
+    item_ids = db.session.scalars(select(WorkItem.id).order_by(WorkItem.id)).all()
+    instance_ids = db.session.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id)).all()
+    with_args: dict[str, list[str]] = {
+        "vee.rule": [f"/vee/rules/{failure.rule_id}"],
+        "processes.task": [f"/work/{i}" for i in item_ids],
+        "processes.instance": [f"/processes/{i}" for i in instance_ids],
+    }
+    extra = {
+        "vee.readings": [f"/vee/readings?meter={meter.serial_number}&day={day.isoformat()}"],
+        "processes.queue": ["/work?status=any&scope=all"],
+    }
+    urls: list[str] = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or ()) or rule.rule.startswith(("/api", "/static", "/healthz")):
+            continue
+        if "static" in rule.endpoint or rule.endpoint == "auth.login":
+            continue
+        if rule.arguments:
+            assert rule.endpoint in with_args, f"add {rule.endpoint} ({rule.rule}) to the page scan"
+            urls.extend(with_args[rule.endpoint])
+        else:
+            urls.append(rule.rule)
+        urls.extend(extra.get(rule.endpoint, []))
+    return urls
+
+
+def test_every_page_as_admin_on_the_demo_shows_times_only_in_ist(
+    app: Flask, demo: Any, run_jobs: Any, login: Any
+) -> None:
+    from service.extensions import db
+    from service.processes.models import WorkItem
+
+    run_jobs()  # VEE on the demo readings, notices through the console channel
+    db.session.expire_all()
+    assert db.session.scalar(select(WorkItem.id).where(WorkItem.status == "completed")) is not None
+    client = login("admin")
+    problems: dict[str, list[str]] = {}
+    urls = _page_urls(app)
+    assert len(urls) >= 12
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        html = response.get_data(as_text=True)
+        assert "IST" in html or url in ("/", "/consumers", "/vee/rules", "/vee/readings"), url
+        bad = times_without_zone(html)
+        if bad:
+            problems[url] = bad
+    assert problems == {}
