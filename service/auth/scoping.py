@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal
@@ -21,7 +21,25 @@ def visible_org_units(principal: Principal) -> Select[tuple[int]] | None:
     if principal.org_unit_id is None:
         return None
     root_path = select(OrgUnit.path).where(OrgUnit.id == principal.org_unit_id).scalar_subquery()
-    return select(OrgUnit.id).where(OrgUnit.path.startswith(root_path, autoescape=False))
+    return select(OrgUnit.id).where(at_or_below(root_path))
+
+
+def at_or_below(root_path: Any) -> ColumnElement[bool]:
+    """Org units whose path starts with `root_path` (a value or a subquery).
+
+    starts_with() compares characters, where LIKE would read '%' and '_' in a code as
+    wildcards (a user at 'RT%' would see every sibling starting with 'RT').
+    """
+    return func.starts_with(OrgUnit.path, root_path)
+
+
+def visible_org_unit_ids(session: Session, org_unit_id: int | None) -> set[int] | None:
+    """The ids at or below `org_unit_id` (a scoped API key's reach), or None for the whole discom."""
+    if org_unit_id is None:
+        return None
+    visible = visible_org_units(Principal(kind="system", name="", org_unit_id=org_unit_id))
+    assert visible is not None
+    return set(session.scalars(visible))
 
 
 def scope_to_org(stmt: S, org_unit_column: Any, principal: Principal) -> S:

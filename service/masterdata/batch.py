@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal
-from service.auth.scoping import visible_org_units
+from service.auth.scoping import visible_org_unit_ids
 
 MAX_ROWS = 10_000
 
@@ -125,10 +125,7 @@ def ids_by_code(session: Session, code_column: Any, codes: Iterable[str]) -> dic
 
 def visible_org_ids(session: Session, principal: Principal | None) -> set[int] | None:
     """Org unit ids a principal may write to, or None for the whole discom."""
-    if principal is None:
-        return None
-    visible = visible_org_units(principal)
-    return None if visible is None else set(session.scalars(visible))
+    return None if principal is None else visible_org_unit_ids(session, principal.org_unit_id)
 
 
 def lock_entity(session: Session, entity: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from service.auth.principal import Principal
-from service.auth.scoping import scope_to_org
+from service.auth.scoping import at_or_below, scope_to_org
 from service.masterdata.entities import CONSUMERS, METERS, EntitySpec
 from service.masterdata.installation_upsert import installation_key
 from service.masterdata.models import (
@@ -265,7 +265,7 @@ def _filtered(session: Session, entity: str, args: Mapping[str, Any], principal:
         stmt = stmt.where(or_(*(column.ilike(pattern, escape="\\") for column in listing.search)))
     if "org_unit" in args:
         root = select(OrgUnit.path).where(OrgUnit.code == args["org_unit"]).scalar_subquery()
-        below = select(OrgUnit.id).where(OrgUnit.path.startswith(root))
+        below = select(OrgUnit.id).where(at_or_below(root))
         stmt = stmt.where(listing.org_column.in_(below))
     if "updated_since" in args:
         stmt = stmt.where(listing.updated_column >= args["updated_since"])

@@ -52,11 +52,23 @@ class _Row(Schema):
         unknown = RAISE
 
 
+# Org-unit codes become materialised paths ("/MPCZ/BPL/"), matched by prefix in every scope
+# check: a safe alphabet keeps '/', LIKE wildcards and spaces out of them.
+ORG_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.-]*$"
+_ORG_CODE = validate.Regexp(
+    ORG_CODE_PATTERN, error="Only letters, digits, '-' and '.' (starting with a letter or digit)."
+)
+
+
+def _org_code(**kwargs: Any) -> fields.String:
+    return fields.String(validate=[validate.Length(min=1, max=32), _ORG_CODE], **kwargs)
+
+
 class OrgUnitRow(_Row):
-    code = _code(required=True)
+    code = _org_code(required=True)
     name = _text(200, required=True)
     level = fields.String(required=True, validate=validate.OneOf(ORG_LEVELS))
-    parent_code = _code(allow_none=True)
+    parent_code = _org_code(allow_none=True)
 
     @validates_schema
     def _parent_by_level(self, data: dict[str, Any], **_: Any) -> None:

@@ -195,8 +195,14 @@ def complete(args: dict[str, Any], item_id: int) -> ResponseReturnValue:
 def message(args: dict[str, Any]) -> ResponseReturnValue:
     """A message for a waiting instance (e.g. an HES callback by command id); kept if none waits yet."""
     session = db.session()
+    principal = guards.current_principal()
     instance_id = deliver_message(
-        session, args["name"], args["correlation_key"], args["payload"], guards.current_principal().actor
+        session,
+        args["name"],
+        args["correlation_key"],
+        args["payload"],
+        principal.actor,
+        sender_org_unit_id=principal.org_unit_id,
     )
     session.commit()
     return jsonify({"delivered_to": instance_id, "kept": instance_id is None}), 202

@@ -159,6 +159,8 @@ class ProcessMessage(db.Model):  # type: ignore[name-defined,misc]
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The sender's org-unit scope (a scoped API key): only instances at or below it take it.
+    sender_org_unit_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         CheckConstraint(f"status IN {MESSAGE_STATUSES}", name="status"),

@@ -6,13 +6,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from service.audit.log import record
 from service.auth.models import User
 from service.auth.principal import Principal
-from service.auth.scoping import can_see, scope_to_org
+from service.auth.scoping import at_or_below, can_see, scope_to_org
 from service.masterdata.models import OrgUnit
 from service.processes.library import workflows
 from service.processes.models import ProcessInstance, WorkItem
@@ -74,7 +74,14 @@ class QueueFilter:
 
 
 def visible_items(principal: Principal) -> Select[tuple[WorkItem]]:
-    """Items of my org subtree and of my role's candidate groups (admins: every role)."""
+    """Items of my org subtree and of my role's candidate groups (admins: every role).
+
+    Work items are human tasks: a system principal (an API key) has neither a role nor a user
+    id, and `role == NULL` would render as IS NULL and match every unclaimed item, so systems
+    see none. Systems finish service-side steps only, through the outbox and messages.
+    """
+    if principal.kind != "user" or principal.user_id is None:
+        return select(WorkItem).where(false())
     stmt = scope_to_org(select(WorkItem), WorkItem.org_unit_id, principal)
     if principal.role != "admin":
         stmt = stmt.where(or_(WorkItem.role == principal.role, WorkItem.assignee_id == principal.user_id))
@@ -97,7 +104,7 @@ def list_items(
         stmt = stmt.where(WorkItem.bpmn_id == f.task)
     if f.org_unit:
         path = select(OrgUnit.path).where(OrgUnit.code == f.org_unit).scalar_subquery()
-        stmt = stmt.where(WorkItem.org_unit_id.in_(select(OrgUnit.id).where(OrgUnit.path.startswith(path))))
+        stmt = stmt.where(WorkItem.org_unit_id.in_(select(OrgUnit.id).where(at_or_below(path))))
     now = datetime.now(UTC)
     if f.due == "overdue":
         stmt = stmt.where(WorkItem.due_at < now)

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import literal, or_, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from service.audit.log import Actor, jsonable, record
+from service.auth.scoping import at_or_below
+from service.masterdata.models import OrgUnit
 from service.processes.effects import (
     OUTBOX_PREFIX,
     TIMERS_PENDING_KEY,
@@ -377,6 +379,13 @@ def _lock_message_key(session: Session, name: str, correlation_key: str | None) 
     )
 
 
+def _org_subtree(org_unit_id: Any, correlate: bool = False) -> Any:
+    root = select(OrgUnit.path).where(OrgUnit.id == org_unit_id).scalar_subquery()
+    if correlate:
+        root = root.correlate(ProcessMessage)
+    return select(OrgUnit.id).where(at_or_below(root))
+
+
 def _take_early_message(
     session: Session, instance: ProcessInstance, effects: Effects
 ) -> ProcessMessage | None:
@@ -388,6 +397,12 @@ def _take_early_message(
                 ProcessMessage.status == "pending",
                 ProcessMessage.name == awaited.name,
                 ProcessMessage.correlation_key == awaited.correlation_key,
+                or_(
+                    ProcessMessage.sender_org_unit_id.is_(None),
+                    literal(instance.org_unit_id).in_(
+                        _org_subtree(ProcessMessage.sender_org_unit_id, correlate=True)
+                    ),
+                ),
             )
             .order_by(ProcessMessage.id)
             .limit(1)
@@ -401,17 +416,36 @@ def _take_early_message(
 
 
 def deliver_message(
-    session: Session, name: str, correlation_key: str | None, payload: dict[str, Any], actor: Actor
+    session: Session,
+    name: str,
+    correlation_key: str | None,
+    payload: dict[str, Any],
+    actor: Actor,
+    sender_org_unit_id: int | None = None,
 ) -> int | None:
-    """Deliver to the instance waiting for (name, key), or keep it for the one that will wait."""
+    """Deliver to the instance waiting for (name, key), or keep it for the one that will wait.
+
+    A sender limited to an org unit (`sender_org_unit_id`) reaches only instances at or below
+    it, now and when its kept message is taken later; other waiting instances do not see it.
+    """
     _lock_message_key(session, name, correlation_key)
-    wait = session.scalar(
-        select(MessageWait)
-        .where(MessageWait.name == name, MessageWait.correlation_key == correlation_key)
-        .order_by(MessageWait.id)
-        .limit(1)
+    stmt = select(MessageWait).where(MessageWait.name == name, MessageWait.correlation_key == correlation_key)
+    if sender_org_unit_id is not None:
+        stmt = stmt.where(
+            MessageWait.instance_id.in_(
+                select(ProcessInstance.id).where(
+                    ProcessInstance.org_unit_id.in_(_org_subtree(sender_org_unit_id))
+                )
+            )
+        )
+    wait = session.scalar(stmt.order_by(MessageWait.id).limit(1))
+    message = ProcessMessage(
+        name=name,
+        correlation_key=correlation_key,
+        payload=payload,
+        status="pending",
+        sender_org_unit_id=sender_org_unit_id,
     )
-    message = ProcessMessage(name=name, correlation_key=correlation_key, payload=payload, status="pending")
     session.add(message)
     if wait is None:
         session.flush()

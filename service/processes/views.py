@@ -330,6 +330,12 @@ def incident_action(incident_id: int, action: str) -> Response:
     instance_id = found.instance_id
     session = db.session()
     principal = _principal()
+    owner = session.get(ProcessInstance, instance_id)
+    # An admin of one circle answers only its own incidents (as instance() shows only its own).
+    if owner is None or (
+        owner.org_unit_id is not None and not can_see(session, principal, owner.org_unit_id)
+    ):
+        abort(404)
     try:
         if action == "retry":
             incidents.retry_incident(session, incident_id, principal.actor)

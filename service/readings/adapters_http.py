@@ -95,7 +95,9 @@ def _store_batch(batch: CanonicalBatch, *, nameplates: bool = False, usage_point
             batch.rejects.extend(check_nameplates(session, batch.nameplates))
         if usage_points:
             resolve_usage_points(session, batch)
-        result = ingest_batch(session, batch, actor=Actor(principal.kind, principal.name))
+        result = ingest_batch(
+            session, batch, actor=Actor(principal.kind, principal.name), org_unit_id=principal.org_unit_id
+        )
         session.commit()
     except Exception:
         session.rollback()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from integrations.canonical import CanonicalBatch, Reject
 from service.audit.log import Actor, record
+from service.auth.scoping import visible_org_unit_ids
 from service.masterdata.models import Dtr, Feeder, Meter
 from service.readings import partitions, quarantine, store
 from service.readings.models import IngestBatch
@@ -66,7 +67,9 @@ class IngestResult:
         per[key] += count
 
 
-def ingest_batch(session: Session, batch: CanonicalBatch, *, actor: Actor) -> IngestResult:
+def ingest_batch(
+    session: Session, batch: CanonicalBatch, *, actor: Actor, org_unit_id: int | None = None
+) -> IngestResult:
     """Store a canonical batch; return its batch id, counts and every reject.
 
     Contract: all database work (the `ingest_batches` row, partitions for the batch's months,
@@ -81,6 +84,10 @@ def ingest_batch(session: Session, batch: CanonicalBatch, *, actor: Actor) -> In
     `quarantined` rows of meters (feeders, DTRs) not in master data. Rows refused here
     (missing/unknown fields, NaN, off-grid or future timestamps, duplicate keys within the
     batch after the first) are added to the adapter's `batch.rejects` in `rejects`.
+
+    `org_unit_id` is the sender's scope (an API key limited to an org unit): rows of meters,
+    feeders and DTRs outside it are refused one by one, and the scope is kept on the batch so
+    a quarantine replay applies it too. None: the whole discom.
     """
     batch_id = session.execute(
         insert(IngestBatch)
@@ -92,11 +99,18 @@ def ingest_batch(session: Session, batch: CanonicalBatch, *, actor: Actor) -> In
             counts={},
             rejects=[],
             meter_ids=[],
+            org_unit_id=org_unit_id,
         )
         .returning(IngestBatch.id)
     ).scalar_one()
     result = IngestResult(batch_id=batch_id, rejects=[r.as_dict() for r in batch.rejects])
-    run = _Run(session, batch, result, now=np.datetime64(datetime.now(UTC).replace(tzinfo=None), "s"))
+    run = _Run(
+        session,
+        batch,
+        result,
+        now=np.datetime64(datetime.now(UTC).replace(tzinfo=None), "s"),
+        visible=visible_org_unit_ids(session, org_unit_id),
+    )
     run.intervals()
     run.registers()
     run.events()
@@ -176,6 +190,11 @@ class _Checks:
             )
         self.ok[bad] = False
 
+    def outside_scope(self, mask: npt.NDArray[np.bool_], field: str, label: str = "meter") -> None:
+        self.refuse(
+            mask, field, lambda i: f"{label} {self.meters[i]!r} is outside the org unit of this API key"
+        )
+
     def subject(self, label: str = "meter") -> None:
         present = np.fromiter(
             (isinstance(m, str) and m.strip() != "" for m in self.meters), bool, len(self.meters)
@@ -230,29 +249,49 @@ class _Run:
     """One batch through the store (split by measure to keep each step readable)."""
 
     def __init__(
-        self, session: Session, batch: CanonicalBatch, result: IngestResult, now: np.datetime64
+        self,
+        session: Session,
+        batch: CanonicalBatch,
+        result: IngestResult,
+        now: np.datetime64,
+        visible: set[int] | None = None,
     ) -> None:
         self.session, self.batch, self.result, self.now = session, batch, result, now
+        self.visible = visible
         self.meter_ids: set[int] = set()
         self.first_at: datetime | None = None
         self.last_at: datetime | None = None
 
     # -- shared steps ------------------------------------------------------------------------
 
-    def _resolve(self, model: Any, column: Any, distinct: list[Any]) -> npt.NDArray[np.int64]:
+    def _resolve(
+        self, model: Any, column: Any, distinct: list[Any]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """Id per distinct name (-1 unknown), and whether it lies outside the sender's scope."""
         names = [d for d in distinct if isinstance(d, str)]
-        found: dict[str, int] = {}
+        found: dict[str, tuple[int, int]] = {}
         if names:
-            found = dict(
-                self.session.execute(select(column, model.id).where(column.in_(names))).tuples().all()
-            )
-        return np.array([found.get(d, -1) for d in distinct], dtype=np.int64)
+            rows = self.session.execute(
+                select(column, model.id, model.org_unit_id).where(column.in_(names))
+            ).tuples()
+            found = {name: (id_, org) for name, id_, org in rows}
+        ids = np.array([found.get(d, (-1, 0))[0] for d in distinct], dtype=np.int64)
+        visible = self.visible
+        outside = np.array(
+            [visible is not None and d in found and found[d][1] not in visible for d in distinct], dtype=bool
+        )
+        return ids, outside
 
-    def _subjects(self, model: Any, column: Any, names: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-        """Sort key per row: the id when known, else -1 - (code of the name): unique, negative."""
+    def _subjects(
+        self, model: Any, column: Any, names: npt.NDArray[Any]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """Sort key per row: the id when known, else -1 - (code of the name): unique, negative;
+        and per row whether the subject lies outside the sender's org unit."""
         codes, distinct = factorize(names)
-        ids = self._resolve(model, column, distinct)
-        return np.where(ids[codes] >= 0, ids[codes], -1 - codes) if len(distinct) else np.empty(0, np.int64)
+        if not distinct:
+            return np.empty(0, np.int64), np.empty(0, bool)
+        ids, outside = self._resolve(model, column, distinct)
+        return np.where(ids[codes] >= 0, ids[codes], -1 - codes), outside[codes]
 
     def _span(self, stamps: npt.NDArray[np.datetime64], table: str) -> tuple[datetime, datetime]:
         first = stamps.min().astype("datetime64[s]").astype(datetime).replace(tzinfo=UTC)
@@ -321,7 +360,8 @@ class _Run:
         checks.timestamp(ends, "interval_end", self.now)
         checks.refuse(~np.isfinite(values), "value", "value is not a number")
         checks.grid(ends, minutes, "interval_end")
-        subjects = self._subjects(Meter, Meter.serial_number, meters)
+        subjects, outside = self._subjects(Meter, Meter.serial_number, meters)
+        checks.outside_scope(outside, "meter")
         ok = np.flatnonzero(checks.ok)
         seconds = ends.astype(np.int64)
         order = ok[np.lexsort((seconds[ok], channel_codes[ok], subjects[ok]))]
@@ -408,7 +448,8 @@ class _Run:
             "value is missing; only a scalar read with a status other than normal may have none",
         )
         checks.refuse(~np.isfinite(values) & ~status_only, "value", "value is not a number")
-        subjects = self._subjects(Meter, Meter.serial_number, meters)
+        subjects, outside = self._subjects(Meter, Meter.serial_number, meters)
+        checks.outside_scope(outside, "meter")
         ok = np.flatnonzero(checks.ok)
         seconds = read_at.astype(np.int64)
         keys: list[npt.NDArray[Any]] = [subjects, kind_codes, channel_codes, zones, seconds]
@@ -472,7 +513,8 @@ class _Run:
         )
         not_dict = np.fromiter((not isinstance(s, dict) for s in snapshots), bool, len(snapshots))
         checks.refuse(not_dict, "snapshot", "snapshot must be an object of values")
-        subjects = self._subjects(Meter, Meter.serial_number, meters)
+        subjects, outside = self._subjects(Meter, Meter.serial_number, meters)
+        checks.outside_scope(outside, "meter")
         ok = np.flatnonzero(checks.ok)
         seconds = occurred.astype(np.int64)
         order = ok[np.lexsort((seconds[ok], codes[ok], subjects[ok]))]
@@ -527,11 +569,14 @@ class _Run:
         subjects = np.full(len(values), -1, np.int64)
         # Feeders and DTRs have separate code spaces: resolve each kind on its own, and keep
         # unknown names of the two kinds apart in the sort key.
-        for kind_code, model in ((1, Feeder), (2, Dtr)):
+        for kind_code, model, label in ((1, Feeder, "feeder"), (2, Dtr, "DTR")):
             rows = np.flatnonzero(kind_codes == kind_code)
             if len(rows):
-                resolved = self._subjects(model, model.code, names[rows])
+                resolved, outside_rows = self._subjects(model, model.code, names[rows])
                 subjects[rows] = np.where(resolved >= 0, resolved, resolved * 2 - kind_code + 1)
+                outside = np.zeros(len(values), dtype=bool)
+                outside[rows] = outside_rows
+                checks.outside_scope(outside, "code", label)
         ok = np.flatnonzero(checks.ok)
         seconds = ends.astype(np.int64)
         keys: list[npt.NDArray[Any]] = [subjects, kind_codes, channel_codes, seconds]

@@ -60,6 +60,8 @@ class IngestBatch(db.Model):  # type: ignore[name-defined,misc]
     meter_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=list)
     first_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The sender's org-unit scope (a scoped API key); a quarantine replay applies it again.
+    org_unit_id: Mapped[int | None] = mapped_column(Integer)
     validated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from integrations.canonical import CanonicalBatch, Events, Intervals, NetworkEnergy, Registers
 from service.audit.log import Actor
 from service.masterdata.models import Dtr, Feeder, Meter
-from service.readings.models import QuarantinedReadings
+from service.readings.models import IngestBatch, QuarantinedReadings
 
 REPLAY_ACTOR = Actor("system", "quarantine-replay")
 REPLAY_CHUNK = 200  # quarantine groups per replay transaction
@@ -85,8 +85,19 @@ def replay(session: Session, actor: Actor = REPLAY_ACTOR, limit: int = REPLAY_CH
         .with_for_update(skip_locked=True)
     ).all()
     replayed = rows = stored = 0
+    scopes = dict(
+        session.execute(
+            select(IngestBatch.id, IngestBatch.org_unit_id).where(
+                IngestBatch.id.in_({g.batch_id for g in groups})
+            )
+        )
+        .tuples()
+        .all()
+    )
     for group in groups:
-        result = ingest_batch(session, to_batch(group), actor=actor)
+        # The original sender's scope holds on replay: a key limited to one org unit cannot
+        # park rows of an unknown meter and have them land when it is created elsewhere.
+        result = ingest_batch(session, to_batch(group), actor=actor, org_unit_id=scopes.get(group.batch_id))
         replayed, rows = replayed + 1, rows + group.row_count
         stored += result.stored + result.unchanged + result.revised
     if groups:
