@@ -22,6 +22,8 @@ SCOPES = (
     "workflows:write",
     "notifications:read",
     "notifications:write",
+    "reports:read",
+    "billing:write",
 )
 
 

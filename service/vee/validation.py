@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from rules.engine import evaluate
 from rules.estimation import AVERAGE_DAILY, estimate_intervals, estimate_scalar
 from rules.frames import IST_OFFSET_SECONDS, Q_EDITED, Q_ESTIMATED, Q_FAILED, Frame
+from service import aggregates
 from service.vee import loading, results, rulebook
 from service.vee.actions import open_cases
 
@@ -66,6 +67,7 @@ def validate(
     _intervals(session, meters, start, end, batch_id, now_s, summary)
     for scalar in (False, True):
         _registers(session, meters, start, end, batch_id, now_s, scalar, summary)
+    aggregates.refresh(session, [int(m) for m in meters.ids], *aggregates.local_days_of(start, end))
     return summary
 
 

@@ -1,0 +1,202 @@
+"""Per meter per day (and per hour for feeder/DT/HT meters) from intervals, scalar reads with
+their consumption: set-based INSERT ... SELECT ... GROUP BY ... ON CONFLICT for a meter set
+and a span of local days; every statement carries the span so partitions prune."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from rules.determinants import DEFAULT_TOD_ZONES, TodZone
+from rules.frames import QUALITIES
+
+# Energy of these qualities is counted (as billing counts it); raw and failed are not.
+COUNTED = ("valid", "estimated", "edited", "suspect")
+HOURLY_CLASSES = ("feeder", "dt", "ht_amr")
+IST = "Asia/Kolkata"
+LOCAL_DAY = f"((r.interval_end - interval '1 second') AT TIME ZONE '{IST}')::date"
+
+
+def zone_case(zones: tuple[TodZone, ...] = DEFAULT_TOD_ZONES) -> str:
+    """SQL zone number of an interval by the local minute it starts at; later zones win."""
+    minute = "(((extract(epoch FROM r.interval_end)::bigint - r.interval_minutes * 60 + 19800) % 86400) / 60)"
+    arms = []
+    for z in reversed(zones):
+        if z.start_minute < z.end_minute:
+            cond = f"{minute} >= {z.start_minute} AND {minute} < {z.end_minute}"
+        else:
+            cond = f"({minute} >= {z.start_minute} OR {minute} < {z.end_minute})"
+        arms.append(f"WHEN {cond} THEN {z.zone}")
+    return "CASE " + " ".join(arms) + " ELSE 1 END"
+
+
+def _zone_array(channel: str, zones: tuple[TodZone, ...]) -> str:
+    n = max(z.zone for z in zones)
+    return (
+        "ARRAY["
+        + ", ".join(
+            f"coalesce(sum(r.value) FILTER (WHERE r.channel = '{channel}' AND counted AND zone = {i}), 0)"
+            for i in range(1, n + 1)
+        )
+        + "]::float8[]"
+    )
+
+
+def _counted(channel: str) -> str:
+    return f"sum(r.value) FILTER (WHERE r.channel = '{channel}' AND counted)"
+
+
+def _quality_count(quality: str) -> str:
+    return f"count(*) FILTER (WHERE r.channel = 'kwh' AND r.quality = '{quality}')::smallint"
+
+
+def _peak(channel: str) -> str:
+    # Highest demand with its time in one hash aggregate: arrays compare element by element.
+    return (
+        f"max(ARRAY[r.value * 60.0 / r.interval_minutes, extract(epoch FROM r.interval_end)])"
+        f" FILTER (WHERE r.channel = '{channel}' AND counted)"
+    )
+
+
+def meter_day_sql(zones: tuple[TodZone, ...] = DEFAULT_TOD_ZONES) -> str:
+    counted = ", ".join(f"'{q}'" for q in COUNTED)
+    assert set(COUNTED) <= set(QUALITIES)
+    return f"""
+INSERT INTO agg_meter_day AS a (
+  meter_id, day, org_unit_id, meter_class, kwh_import, kwh_export, kvah_import, kvah_export,
+  kvarh_lag, kvarh_lead, kwh_by_zone, kvah_by_zone, md_kw, md_kw_at, md_kva, md_kva_at, pf,
+  interval_minutes, intervals, expected_intervals, valid_count, estimated_count, edited_count,
+  failed_count, suspect_count, raw_count, estimated_share, updated_at)
+SELECT g.meter_id, g.day, m.org_unit_id, m.meter_class, g.kwh_import, g.kwh_export, g.kvah_import,
+  g.kvah_export, g.kvarh_lag, g.kvarh_lead, g.kwh_by_zone, g.kvah_by_zone,
+  g.kw_peak[1], to_timestamp(g.kw_peak[2]), g.kva_peak[1], to_timestamp(g.kva_peak[2]),
+  CASE WHEN g.kvah_import > 0 THEN least(g.kwh_import / g.kvah_import, 1.0) END,
+  g.interval_minutes, g.intervals, (1440 / g.interval_minutes)::smallint, g.valid_count,
+  g.estimated_count, g.edited_count, g.failed_count, g.suspect_count, g.raw_count,
+  CASE WHEN g.intervals > 0 THEN g.estimated_count::float8 / g.intervals ELSE 0 END, now()
+FROM (
+  SELECT r.meter_id, r.day,
+    {_counted("kwh")} AS kwh_import, {_counted("kwh_export")} AS kwh_export,
+    {_counted("kvah")} AS kvah_import, {_counted("kvah_export")} AS kvah_export,
+    {_counted("kvarh_lag")} AS kvarh_lag, {_counted("kvarh_lead")} AS kvarh_lead,
+    {_zone_array("kwh", zones)} AS kwh_by_zone, {_zone_array("kvah", zones)} AS kvah_by_zone,
+    {_peak("kwh")} AS kw_peak, {_peak("kvah")} AS kva_peak,
+    max(r.interval_minutes) AS interval_minutes,
+    count(*) FILTER (WHERE r.channel = 'kwh')::smallint AS intervals,
+    {_quality_count("valid")} AS valid_count, {_quality_count("estimated")} AS estimated_count,
+    {_quality_count("edited")} AS edited_count, {_quality_count("failed")} AS failed_count,
+    {_quality_count("suspect")} AS suspect_count, {_quality_count("raw")} AS raw_count
+  FROM (
+    SELECT r.*, {LOCAL_DAY} AS day, r.quality IN ({counted}) AS counted, {zone_case(zones)} AS zone
+    FROM interval_readings r
+    WHERE r.meter_id = ANY(:ids) AND r.interval_end > :start AND r.interval_end <= :end
+      AND r.channel IN ('kwh', 'kwh_export', 'kvah', 'kvah_export', 'kvarh_lag', 'kvarh_lead')
+  ) r
+  GROUP BY r.meter_id, r.day
+) g JOIN meters m ON m.id = g.meter_id
+WHERE g.intervals > 0
+ON CONFLICT (meter_id, day) DO UPDATE SET
+  org_unit_id = excluded.org_unit_id, meter_class = excluded.meter_class,
+  kwh_import = excluded.kwh_import, kwh_export = excluded.kwh_export,
+  kvah_import = excluded.kvah_import, kvah_export = excluded.kvah_export,
+  kvarh_lag = excluded.kvarh_lag, kvarh_lead = excluded.kvarh_lead,
+  kwh_by_zone = excluded.kwh_by_zone, kvah_by_zone = excluded.kvah_by_zone,
+  md_kw = excluded.md_kw, md_kw_at = excluded.md_kw_at, md_kva = excluded.md_kva,
+  md_kva_at = excluded.md_kva_at, pf = excluded.pf, interval_minutes = excluded.interval_minutes,
+  intervals = excluded.intervals, expected_intervals = excluded.expected_intervals,
+  valid_count = excluded.valid_count, estimated_count = excluded.estimated_count,
+  edited_count = excluded.edited_count, failed_count = excluded.failed_count,
+  suspect_count = excluded.suspect_count, raw_count = excluded.raw_count,
+  estimated_share = excluded.estimated_share, updated_at = excluded.updated_at
+"""
+
+
+_HOUR_SQL = f"""
+INSERT INTO agg_hour AS a (subject_kind, subject_id, hour_end, kwh, kvah, kwh_export, max_kw,
+  intervals, estimated_count, updated_at)
+SELECT 'meter', r.meter_id, date_trunc('hour', r.interval_end - interval '1 second') + interval '1 hour',
+  sum(r.value) FILTER (WHERE r.channel = 'kwh' AND r.quality IN {COUNTED}),
+  sum(r.value) FILTER (WHERE r.channel = 'kvah' AND r.quality IN {COUNTED}),
+  sum(r.value) FILTER (WHERE r.channel = 'kwh_export' AND r.quality IN {COUNTED}),
+  max(r.value * 60.0 / r.interval_minutes) FILTER (WHERE r.channel = 'kwh' AND r.quality IN {COUNTED}),
+  count(*) FILTER (WHERE r.channel = 'kwh')::smallint,
+  count(*) FILTER (WHERE r.channel = 'kwh' AND r.quality = 'estimated')::smallint, now()
+FROM interval_readings r JOIN meters m ON m.id = r.meter_id
+WHERE r.meter_id = ANY(:ids) AND r.interval_end > :start AND r.interval_end <= :end
+  AND r.channel IN ('kwh', 'kvah', 'kwh_export') AND m.meter_class IN {HOURLY_CLASSES}
+GROUP BY 1, 2, 3
+ON CONFLICT (subject_kind, subject_id, hour_end) DO UPDATE SET kwh = excluded.kwh,
+  kvah = excluded.kvah, kwh_export = excluded.kwh_export, max_kw = excluded.max_kw,
+  intervals = excluded.intervals, estimated_count = excluded.estimated_count,
+  updated_at = excluded.updated_at
+"""
+
+# Consumption of a scalar read = (read - the last earlier read with a value) x multiplier; a
+# status-only read (door locked ...) has none. The look-back bounds the search for that read.
+_SCALAR_SQL = f"""
+INSERT INTO agg_scalar_read AS a (meter_id, read_at, month, org_unit_id, reading_kwh, previous_at,
+  consumption_kwh, reading_status, quality, updated_at)
+SELECT r.meter_id, r.read_at, date_trunc('month', r.read_at AT TIME ZONE '{IST}')::date,
+  m.org_unit_id, r.value, p.read_at,
+  CASE WHEN r.value IS NOT NULL AND p.value IS NOT NULL AND r.quality <> 'failed'
+    THEN greatest(r.value - p.value, 0) * m.multiplying_factor END,
+  coalesce(r.reading_status, 'normal'), r.quality, now()
+FROM register_reads r
+JOIN meters m ON m.id = r.meter_id
+LEFT JOIN LATERAL (
+  SELECT p.value, p.read_at FROM register_reads p
+  WHERE p.meter_id = r.meter_id AND p.kind = 'scalar' AND p.channel = 'kwh' AND p.tod_zone = 0
+    AND p.read_at < r.read_at AND p.read_at > :lookback AND p.value IS NOT NULL
+    AND p.quality <> 'failed'
+  ORDER BY p.read_at DESC LIMIT 1
+) p ON true
+WHERE r.meter_id = ANY(:ids) AND r.kind = 'scalar' AND r.channel = 'kwh' AND r.tod_zone = 0
+  AND r.read_at > :start AND r.read_at <= :scalar_end
+ON CONFLICT (meter_id, read_at) DO UPDATE SET month = excluded.month,
+  org_unit_id = excluded.org_unit_id, reading_kwh = excluded.reading_kwh,
+  previous_at = excluded.previous_at, consumption_kwh = excluded.consumption_kwh,
+  reading_status = excluded.reading_status, quality = excluded.quality,
+  updated_at = excluded.updated_at
+"""
+SCALAR_LOOKBACK = timedelta(days=800)
+SCALAR_FOLLOW = timedelta(days=62)
+
+
+def refresh_meters(
+    session: Session, meter_ids: list[int], first_day: date, last_day: date, start: datetime, end: datetime
+) -> int:
+    """Rebuild the meter-days (and meter-hours, scalar reads) of `meter_ids` in the span."""
+    params = {"ids": meter_ids, "start": start, "end": end, "first": first_day, "last": last_day}
+    written = session.execute(text(meter_day_sql()), params).rowcount  # type: ignore[attr-defined]
+    # Rows rewritten above carry this transaction's now(); older ones lost their intervals.
+    session.execute(
+        text(
+            "DELETE FROM agg_meter_day WHERE meter_id = ANY(:ids) AND day BETWEEN :first AND :last"
+            " AND updated_at < now()"
+        ),
+        params,
+    )
+    session.execute(text(_HOUR_SQL), params)
+    session.execute(
+        text(
+            "DELETE FROM agg_hour WHERE subject_kind = 'meter' AND subject_id = ANY(:ids)"
+            " AND hour_end > :start AND hour_end <= :end AND updated_at < now()"
+        ),
+        params,
+    )
+    # A read's consumption depends on the read before it: the reads after the span follow.
+    scalar = {**params, "lookback": start - SCALAR_LOOKBACK, "scalar_end": end + SCALAR_FOLLOW}
+    session.execute(
+        text(_SCALAR_SQL),
+        scalar,
+    )
+    session.execute(
+        text(
+            "DELETE FROM agg_scalar_read WHERE meter_id = ANY(:ids) AND read_at > :start"
+            " AND read_at <= :scalar_end AND updated_at < now()"
+        ),
+        scalar,
+    )
+    return int(written)

@@ -1,0 +1,10 @@
+"""Energy audit and AT&C loss: collection data from billing (POST /api/v1/billing/collections)
+and the AT&C computation; the feeder/DT audit itself reads `service.aggregates`."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from service.energy_audit import models  # noqa: F401  (registers the table)

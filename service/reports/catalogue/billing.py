@@ -1,0 +1,45 @@
+"""Billing-side reports (REFERENCE section 8): zero consumption."""
+
+from service.reports.catalogue.sql import IN_CHOSEN_UNIT
+from service.reports.registry import ORG_UNIT, PERIOD, Column, Report, register
+
+register(
+    Report(
+        name="zero_consumption",
+        title_en="Zero consumption",
+        title_hi="शून्य खपत",
+        source="billing",
+        description="Consumer meters that recorded no energy in the month (interval or scalar).",
+        sql=f"""
+SELECT m.org_unit_id, ou.code AS org_unit, m.serial_number AS meter, c.ivrs_number AS consumer,
+  m.meter_class, z.days_with_data, z.kwh, z.basis
+FROM (
+  SELECT meter_id, count(*) AS days_with_data, coalesce(sum(kwh_import), 0) AS kwh, 'intervals' AS basis
+  FROM agg_meter_day WHERE day BETWEEN :first_day AND :last_day
+  GROUP BY meter_id HAVING coalesce(sum(kwh_import), 0) = 0
+  UNION ALL
+  SELECT meter_id, count(*), coalesce(sum(consumption_kwh), 0), 'scalar read'
+  FROM agg_scalar_read WHERE month = :first_day
+  GROUP BY meter_id HAVING count(consumption_kwh) > 0 AND coalesce(sum(consumption_kwh), 0) = 0
+) z
+JOIN meters m ON m.id = z.meter_id
+JOIN org_units ou ON ou.id = m.org_unit_id
+LEFT JOIN installations i ON i.meter_id = m.id AND i.consumer_id IS NOT NULL
+  AND i.installed_at < :end AND (i.removed_at IS NULL OR i.removed_at > :start)
+LEFT JOIN consumers c ON c.id = i.consumer_id
+WHERE {IN_CHOSEN_UNIT} AND m.meter_class NOT IN ('feeder', 'dt')
+""",
+        columns=(
+            Column("org_unit", "Org unit", kind="text"),
+            Column("meter", "Meter", kind="text"),
+            Column("consumer", "Consumer (IVRS)", kind="text"),
+            Column("meter_class", "Meter class", kind="text"),
+            Column("days_with_data", "Days with data", kind="integer"),
+            Column("kwh", "Consumption", "kWh"),
+            Column("basis", "Basis", kind="text"),
+        ),
+        order_by=("org_unit", "meter"),
+        params=(PERIOD, ORG_UNIT),
+        chart=None,
+    )
+)
