@@ -7,4 +7,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from service.energy_audit import api as energy_api
     from service.energy_audit import models  # noqa: F401  (registers the table)
+    from service.extensions import api, csrf
+
+    csrf.exempt(energy_api.bp)
+    api.register_blueprint(energy_api.bp)

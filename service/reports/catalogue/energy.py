@@ -8,7 +8,7 @@ missing), never a zero.
 
 from service.aggregates.network import DIRECT_HT_MIN_KV
 from service.reports.catalogue.sql import DAYS_IN_PERIOD, IN_CHOSEN_UNIT, ROLLUP_JOIN
-from service.reports.registry import LEVEL, ORG_UNIT, PERIOD, Chart, Column, Report, register
+from service.reports.registry import LEVEL, ORG_UNIT, PERIOD, Chart, Column, Param, Report, register
 
 
 def _network_sql(kind: str, table: str, extra_cols: str) -> str:
@@ -168,5 +168,67 @@ FROM ({ROLLUP_SQL}) r
         params=(PERIOD, ORG_UNIT, LEVEL),
         chart=Chart("bar", x="org_unit", y=("input_kwh", "sold_kwh"), title="Input and sold energy"),
         notes=("Feeders with input missing on any day are counted apart, not as zero input.",),
+    )
+)
+
+ATC_LEVEL = Param(
+    "level",
+    "Group by",
+    "level",
+    default=lambda _: "circle",
+    choices=("discom", "region", "circle", "division"),
+)
+
+# AT&C = 1 - billing efficiency x collection efficiency (REFERENCE section 7); input from the
+# feeder audit, units and amounts from billing's collection data, arrears excluded.
+register(
+    Report(
+        name="atc_loss",
+        title_en="AT&C loss",
+        title_hi="एटी एंड सी हानि",
+        source="energy audit",
+        description="Aggregate technical and commercial loss by discom, region, circle or division.",
+        sql=f"""
+WITH energy AS ({ROLLUP_SQL}),
+billed AS (
+  SELECT anc.id, sum(b.units_billed_kwh) AS units_billed_kwh, sum(b.amount_billed_inr) AS amount_billed_inr,
+    sum(b.amount_collected_inr) AS amount_collected_inr
+  FROM billing_collections b
+  JOIN org_units ou ON ou.id = b.org_unit_id
+  {ROLLUP_JOIN}
+  WHERE b.period = to_char(CAST(:first_day AS date), 'YYYY-MM') AND {IN_CHOSEN_UNIT}
+  GROUP BY anc.id
+),
+units AS (
+  SELECT coalesce(e.org_unit_id, b.id) AS org_unit_id, e.feeders, e.feeders_missing_input,
+    CASE WHEN e.feeders_missing_input = 0 THEN e.input_kwh END AS input_kwh,
+    b.units_billed_kwh, b.amount_billed_inr, b.amount_collected_inr
+  FROM energy e FULL JOIN billed b ON b.id = e.org_unit_id
+)
+SELECT u.org_unit_id, o.code AS org_unit, o.name AS org_name, u.feeders, u.feeders_missing_input,
+  u.input_kwh, u.units_billed_kwh, u.amount_billed_inr, u.amount_collected_inr,
+  100.0 * u.units_billed_kwh::float8 / nullif(u.input_kwh, 0) AS billing_efficiency_pct,
+  100.0 * u.amount_collected_inr::float8 / nullif(u.amount_billed_inr::float8, 0) AS collection_efficiency_pct,
+  100.0 * (1 - (u.units_billed_kwh::float8 / nullif(u.input_kwh, 0))
+    * (u.amount_collected_inr::float8 / nullif(u.amount_billed_inr::float8, 0))) AS atc_loss_pct
+FROM units u JOIN org_units o ON o.id = u.org_unit_id
+""",
+        columns=(
+            Column("org_unit", "Org unit", kind="text"),
+            Column("org_name", "Name", kind="text"),
+            Column("feeders", "Feeders", kind="integer"),
+            Column("feeders_missing_input", "Feeders with input missing", kind="integer"),
+            Column("input_kwh", "Input", "kWh"),
+            Column("units_billed_kwh", "Units billed", "kWh"),
+            Column("amount_billed_inr", "Amount billed", "INR"),
+            Column("amount_collected_inr", "Amount collected", "INR"),
+            Column("billing_efficiency_pct", "Billing efficiency", "%", kind="percent"),
+            Column("collection_efficiency_pct", "Collection efficiency", "%", kind="percent"),
+            Column("atc_loss_pct", "AT&C loss", "%", kind="percent"),
+        ),
+        order_by=("org_unit",),
+        params=(PERIOD, ORG_UNIT, ATC_LEVEL),
+        chart=Chart("bar", x="org_unit", y=("atc_loss_pct",), title="AT&C loss (%)"),
+        notes=("Input is shown, and AT&C computed, only where every feeder had input on every day.",),
     )
 )
