@@ -113,10 +113,11 @@ ON CONFLICT (meter_id, day) DO UPDATE SET
 """
 
 
+# India's offset is half an hour: hours are buckets of the IST clock, not of UTC's.
 _HOUR_SQL = f"""
 INSERT INTO agg_hour AS a (subject_kind, subject_id, hour_end, kwh, kvah, kwh_export, max_kw,
   intervals, estimated_count, updated_at)
-SELECT 'meter', r.meter_id, date_trunc('hour', r.interval_end - interval '1 second') + interval '1 hour',
+SELECT 'meter', r.meter_id, (date_trunc('hour', (r.interval_end - interval '1 second') AT TIME ZONE '{IST}') + interval '1 hour') AT TIME ZONE '{IST}',
   sum(r.value) FILTER (WHERE r.channel = 'kwh' AND r.quality IN {COUNTED}),
   sum(r.value) FILTER (WHERE r.channel = 'kvah' AND r.quality IN {COUNTED}),
   sum(r.value) FILTER (WHERE r.channel = 'kwh_export' AND r.quality IN {COUNTED}),

@@ -150,11 +150,11 @@ ON CONFLICT (network_kind, network_id, day) DO UPDATE SET input_kwh = excluded.i
   peak_kw = excluded.peak_kw, peak_at = excluded.peak_at, updated_at = excluded.updated_at
 """
 
-_HOUR_SQL = """
+_HOUR_SQL = f"""
 INSERT INTO agg_hour AS a (subject_kind, subject_id, hour_end, kwh, kvah, kwh_export, max_kw,
   intervals, estimated_count, updated_at)
 SELECT n.network_kind, n.network_id,
-  date_trunc('hour', n.interval_end - interval '1 second') + interval '1 hour',
+  (date_trunc('hour', (n.interval_end - interval '1 second') AT TIME ZONE '{IST}') + interval '1 hour') AT TIME ZONE '{IST}',
   sum(n.value) FILTER (WHERE n.channel = 'kwh' AND n.quality <> 'failed'),
   sum(n.value) FILTER (WHERE n.channel = 'kvah' AND n.quality <> 'failed'),
   sum(n.value) FILTER (WHERE n.channel = 'kwh_export' AND n.quality <> 'failed'),

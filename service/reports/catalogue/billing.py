@@ -1,7 +1,7 @@
-"""Billing-side reports (REFERENCE section 8): zero consumption."""
+"""Billing-side reports (REFERENCE section 8): zero consumption, scalar consumption and validation."""
 
-from service.reports.catalogue.sql import IN_CHOSEN_UNIT
-from service.reports.registry import ORG_UNIT, PERIOD, Column, Report, register
+from service.reports.catalogue.sql import IN_CHOSEN_UNIT, ROLLUP_JOIN
+from service.reports.registry import LEVEL, ORG_UNIT, PERIOD, Chart, Column, Report, register
 
 register(
     Report(
@@ -41,5 +41,63 @@ WHERE {IN_CHOSEN_UNIT} AND m.meter_class NOT IN ('feeder', 'dt')
         order_by=("org_unit", "meter"),
         params=(PERIOD, ORG_UNIT),
         chart=None,
+    )
+)
+
+register(
+    Report(
+        name="scalar_consumption_analysis",
+        title_en="Scalar consumption analysis",
+        title_hi="स्केलर खपत विश्लेषण",
+        source="billing",
+        description="Monthly scalar reads per org unit: reads, consumption and its spread.",
+        params=(PERIOD, ORG_UNIT, LEVEL),
+        sql=f"""SELECT anc.id AS org_unit_id, anc.code AS org_unit, count(*) AS reads,
+  count(s.consumption_kwh) AS with_consumption, coalesce(sum(s.consumption_kwh), 0) AS kwh,
+  avg(s.consumption_kwh) AS avg_kwh, max(s.consumption_kwh) AS max_kwh,
+  count(*) FILTER (WHERE s.consumption_kwh = 0) AS zero_reads
+FROM agg_scalar_read s
+JOIN org_units ou ON ou.id = s.org_unit_id
+{ROLLUP_JOIN}
+WHERE s.month = :first_day AND {IN_CHOSEN_UNIT}
+GROUP BY anc.id, anc.code""",
+        columns=(
+            Column("org_unit", "Org unit", kind="text"),
+            Column("reads", "Reads", kind="integer"),
+            Column("with_consumption", "Reads with consumption", kind="integer"),
+            Column("kwh", "Consumption", "kWh"),
+            Column("avg_kwh", "Average", "kWh"),
+            Column("max_kwh", "Highest", "kWh"),
+            Column("zero_reads", "Zero consumption", kind="integer"),
+        ),
+        order_by=("org_unit",),
+        chart=Chart("bar", x="org_unit", y=("kwh",)),
+    )
+)
+
+register(
+    Report(
+        name="scalar_validation_analysis",
+        title_en="Scalar validation analysis",
+        title_hi="स्केलर सत्यापन विश्लेषण",
+        source="billing",
+        description="Monthly scalar reads per org unit by reading status and VEE quality.",
+        params=(PERIOD, ORG_UNIT, LEVEL),
+        sql=f"""SELECT anc.id AS org_unit_id, anc.code AS org_unit, s.reading_status, s.quality,
+  count(*) AS reads, count(DISTINCT s.meter_id) AS meters
+FROM agg_scalar_read s
+JOIN org_units ou ON ou.id = s.org_unit_id
+{ROLLUP_JOIN}
+WHERE s.month = :first_day AND {IN_CHOSEN_UNIT}
+GROUP BY anc.id, anc.code, s.reading_status, s.quality""",
+        columns=(
+            Column("org_unit", "Org unit", kind="text"),
+            Column("reading_status", "Reading status", kind="text"),
+            Column("quality", "VEE quality", kind="text"),
+            Column("reads", "Reads", kind="integer"),
+            Column("meters", "Meters", kind="integer"),
+        ),
+        order_by=("org_unit", "reading_status", "quality"),
+        chart=Chart("stacked", x="org_unit", y=("reads",)),
     )
 )
