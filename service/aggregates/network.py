@@ -78,6 +78,9 @@ FROM per_network p
 LEFT JOIN feeders f ON p.kind = 'feeder' AND f.id = p.id
 LEFT JOIN dtrs t ON p.kind = 'dtr' AND t.id = p.id
 GROUP BY p.kind, p.id, p.day
+-- A network-day exists once data came for it (a consumer's or its input), so rebuilding from
+-- scratch gives the same rows as keeping up batch by batch.
+HAVING count(*) FILTER (WHERE p.with_data > 0 OR p.billed) > 0
 ON CONFLICT (network_kind, network_id, day) DO UPDATE SET org_unit_id = excluded.org_unit_id,
   feeder_id = excluded.feeder_id, sold_metered_kwh = excluded.sold_metered_kwh,
   sold_scalar_kwh = excluded.sold_scalar_kwh, direct_ht_kwh = excluded.direct_ht_kwh,

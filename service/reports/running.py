@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import column, func, select, text
 from sqlalchemy.orm import Session
@@ -17,8 +16,8 @@ from service import aggregates
 from service.auth.principal import Principal
 from service.auth.scoping import can_see, scope_to_org
 from service.reports.registry import Column, Report
+from service.web.times import IST, format_ist
 
-IST = ZoneInfo("Asia/Kolkata")
 MAX_PAGE_SIZE = 500
 CHART_ROWS = 2000
 
@@ -175,7 +174,7 @@ def display(col: Column, value: Any) -> str:
     if v is None:
         return "—"
     if isinstance(v, datetime):
-        return v.strftime("%Y-%m-%d %H:%M IST")
+        return format_ist(v, "datetime")
     if isinstance(v, float):
         return f"{v:,.{col.digits}f}"
     if isinstance(v, int) and col.kind != "text":

@@ -201,7 +201,7 @@ def schedule(name: str) -> ResponseReturnValue:
 def run_list() -> str:
     page_no = _page_number(request.args.get("page"))
     result = runs.visible_runs(db.session(), _principal(), page_no, PAGE_SIZE)
-    return render_template("reports/runs.html", page=page_no, ist=running.IST, registry=registry, **result)
+    return render_template("reports/runs.html", page=page_no, registry=registry, **result)
 
 
 @bp.get("/reports/runs/<int:run_id>.csv")
