@@ -47,6 +47,8 @@ class Config:
     # Sending policy and templates (defaults: notifications/policy.yaml, notifications/templates).
     notifications_policy_file: str = ""
     notifications_templates_dir: str = ""
+    # IEC 61968-9 EndDeviceEventType -> IS 15959 mapping (default: integrations/cim/event_types.csv).
+    cim_event_types_file: str = ""
     public_base_url: str = "http://127.0.0.1:5000"
     timezone: str = "Asia/Kolkata"
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -78,6 +80,7 @@ _ENV = {
     "fcm_credentials_file": "FCM_CREDENTIALS_FILE",
     "fcm_access_token": "FCM_ACCESS_TOKEN",
     "notifications_policy_file": "CMDMS_NOTIFICATIONS_POLICY",
+    "cim_event_types_file": "CMDMS_CIM_EVENT_TYPES",
     "notifications_templates_dir": "CMDMS_NOTIFICATIONS_TEMPLATES",
     "public_base_url": "CMDMS_PUBLIC_BASE_URL",
 }

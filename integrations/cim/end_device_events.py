@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from integrations.canonical import CanonicalBatch, Reject
 from integrations.cim.envelope import Header, read_envelope_tree
-from integrations.cim.event_types import is_code_for
+from integrations.cim.event_types import EventTypeMap, load_mapping, unmapped_code
 from integrations.cim.identity import USAGE_POINT_PREFIX, NamedObject
 from integrations.parsing import DEFAULT_MAX_XML_BYTES, EventBuilder, iso_to_epoch_one, now_epoch
 
@@ -48,9 +49,16 @@ def read_end_device_events(
     now: int | None = None,
     max_bytes: int = DEFAULT_MAX_XML_BYTES,
     default_verb: str | None = None,
+    mapping: EventTypeMap | None = None,
 ) -> EndDeviceEventsMessage:
-    """Parse an EndDeviceEvents message; ParseError when the document or its envelope is unreadable."""
+    """Parse an EndDeviceEvents message; ParseError when the document or its envelope is unreadable.
+
+    The verb shapes each event: `closed` sets its restoration (the event's `status/dateTime`,
+    else the Header Timestamp); `canceled`/`deleted` mark it in the snapshot (`cim_status`), so
+    the stored event is updated and its earlier state kept as a revision.
+    """
     header, payload = read_envelope_tree(data, NOUN, max_bytes=max_bytes, default_verb=default_verb)
+    mapping = mapping or load_mapping()
     batch = CanonicalBatch(source=f"cim:{header.source or 'unknown'}", message_id=header.message_id)
     events = EventBuilder()
     for i, event in enumerate(payload.findall("EndDeviceEvent")):
@@ -67,33 +75,63 @@ def read_end_device_events(
                 Reject(loc, "Assets", "no meter (Assets/mRID or Assets/Names/name) or UsagePoint")
             )
             continue
-        code = is_code_for(event_type) if event_type else None
-        if code is None:
+        if not event_type or not event_type.strip():
             batch.rejects.append(
-                Reject(
-                    loc, "EndDeviceEventType", f"unknown EndDeviceEventType {event_type!r}", meter, created
-                )
+                Reject(loc, "EndDeviceEventType", "EndDeviceEventType without a ref", meter, created)
             )
             continue
+        event_type = event_type.strip()
         occurred = iso_to_epoch_one(created)
         if occurred is None:
             batch.rejects.append(Reject(loc, "createdDateTime", f"unreadable timestamp {created!r}", meter))
             continue
-        snapshot: dict[str, Any] = {}
-        for detail in event.iter("EndDeviceEventDetails"):
-            name, value = _text(detail, "name"), _text(detail, "value")
-            if name and value is not None:
-                try:
-                    snapshot[name] = float(value)
-                except ValueError:
-                    snapshot[name] = value
-        mrid = _text(event, "mRID")
-        if mrid:
-            snapshot["cim_mrid"] = mrid
+        snapshot = _snapshot(event)
         snapshot["cim_type"] = event_type
-        events.add(loc, meter, code, occurred, None, snapshot)
+        code = mapping.code_for(event_type)
+        if code is None:
+            code = unmapped_code(event_type)
+            snapshot["unmapped"] = True
+        restored = None
+        if header.action == "close":
+            closed_at = _text(event, "status/dateTime") or header.timestamp
+            restored = iso_to_epoch_one(closed_at)
+            if restored is None:
+                batch.rejects.append(
+                    Reject(
+                        loc,
+                        "status/dateTime",
+                        f"a closed event needs its closing time (status/dateTime or Header/Timestamp), got {closed_at!r}",
+                        meter,
+                        created,
+                    )
+                )
+                continue
+        elif header.action in ("cancel", "delete"):
+            snapshot["cim_status"] = "cancelled" if header.action == "cancel" else "deleted"
+        events.add(loc, meter, code, occurred, restored, snapshot)
     batch.events = events.build(batch.rejects, now_epoch() if now is None else now)
     return EndDeviceEventsMessage(header, batch)
+
+
+def _snapshot(event: Any) -> dict[str, Any]:
+    snapshot: dict[str, Any] = {}
+    for detail in event.iter("EndDeviceEventDetails"):
+        name, value = _text(detail, "name"), _text(detail, "value")
+        if name and value is not None:
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+            # JSON (and jsonb) has no NaN or Infinity: such values stay text.
+            snapshot[name] = number if number is not None and math.isfinite(number) else value
+    for field in ("mRID", "severity", "reason", "issuerID", "issuerTrackingID"):
+        value = _text(event, field)
+        if value:
+            snapshot["cim_mrid" if field == "mRID" else f"cim_{field}"] = value
+    status = _text(event, "status/value")
+    if status:
+        snapshot["cim_status"] = status
+    return snapshot
 
 
 def parse_end_device_events(

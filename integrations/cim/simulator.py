@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from integrations.cim.envelope import MESSAGE_NS
-from integrations.cim.event_types import IS_TO_CIM
+from integrations.cim.event_types import load_mapping
 from integrations.cim.reading_types import encode_interval, encode_register
 from integrations.simulation import SimDay, local_iso
 
@@ -94,6 +94,7 @@ def end_device_events_message(
 ) -> bytes:
     """An EndDeviceEvents EventMessage for the simulated days' events (IS codes -> CIM types)."""
     parts = []
+    to_cim = load_mapping().to_cim
     for sim in days:
         for n, (code, local) in enumerate(sim.events):
             (at,) = local_iso(np.array([local]))
@@ -102,7 +103,7 @@ def end_device_events_message(
                 f"<createdDateTime>{at}</createdDateTime>"
                 f"<Assets><mRID>{escape(sim.meter.serial)}</mRID></Assets>"
                 f"<EndDeviceEventDetails><name>voltage_r</name><value>231.0</value></EndDeviceEventDetails>"
-                f'<EndDeviceEventType ref="{IS_TO_CIM[code]}"/></EndDeviceEvent>'
+                f'<EndDeviceEventType ref="{to_cim[code]}"/></EndDeviceEvent>'
             )
     payload = f'<EndDeviceEvents xmlns="{EDE_NS}">{"".join(parts)}</EndDeviceEvents>'
     return _envelope("EndDeviceEvents", payload, source, message_id, timestamp)

@@ -115,6 +115,7 @@ CONSUMERS = EntitySpec(
     schemas.ConsumerRow,
     schemas.ConsumerRead,
     attributes=(
+        "usage_point_id",
         "name",
         "address",
         "mobile",
@@ -131,6 +132,7 @@ CONSUMERS = EntitySpec(
         "org_unit_code",
     ),
     defaults=dict(
+        usage_point_id=None,
         address="",
         mobile=None,
         language="hi",

@@ -122,6 +122,8 @@ class Consumer(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ivrs_number: Mapped[str] = mapped_column(String(32), unique=True)
+    # The CIM UsagePoint mRID an HES or MDM names this service point by (optional).
+    usage_point_id: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(Text, default="")
     mobile: Mapped[str | None] = mapped_column(String(16))
@@ -146,6 +148,12 @@ class Consumer(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("phase IN (1, 3)", name="phase"),
         CheckConstraint("sanctioned_load_unit IN ('kW', 'kVA')", name="load_unit"),
         CheckConstraint("sanctioned_load >= 0", name="load_nonneg"),
+        Index(
+            "uq_consumers_usage_point_id",
+            "usage_point_id",
+            unique=True,
+            postgresql_where=text("usage_point_id IS NOT NULL"),
+        ),
     )
 
 

@@ -106,6 +106,7 @@ class DtrRow(_Row):
 
 class ConsumerRow(_Row):
     ivrs_number = _code(required=True)
+    usage_point_id = _code(64, allow_none=True)
     name = _text(200, required=True)
     address = fields.String(validate=validate.Length(max=2000))
     mobile = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9]{10,15}$"))
@@ -267,6 +268,7 @@ class DtrRead(_Read):
 
 class ConsumerRead(_Read):
     ivrs_number = fields.String()
+    usage_point_id = fields.String(allow_none=True)
     name = fields.String()
     address = fields.String()
     mobile = fields.String(allow_none=True)

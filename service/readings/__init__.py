@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import click
 from flask import Flask, has_app_context
+from flask.cli import AppGroup
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -46,9 +48,32 @@ def init_app(app: Flask) -> None:
 
     csrf.exempt(readings_api.bp)
     api.register_blueprint(readings_api.bp)
+    csrf.exempt(readings_api.held)
+    api.register_blueprint(readings_api.held)
+    from service.readings import views
+    from service.web.nav import register_nav
+
+    app.register_blueprint(views.bp)
+    register_nav("Quarantine", "readings_pages.quarantine_page", roles=views.VIEW_ROLES, order=70)
+    register_nav("Event types", "readings_pages.event_types_page", roles=views.VIEW_ROLES, order=71)
+    app.cli.add_command(cim_cli)
     from service.readings import adapters_http  # adapters: HTTP pushes and the AMR drop folder
 
     adapters_http.init_app(app)
     register_periodic("readings.partitions_ahead", 24 * 3600, jobs.create_partitions_ahead)
     register_periodic("readings.replay_quarantine", 300, jobs.replay_quarantine, queue="ingest")
     register_periodic("readings.requeue_stored_batches", 600, jobs.requeue_stored_batches)
+    # Picks up a saved change of the CIM event-type mapping file (re-read when it changed).
+    register_periodic("readings.reclassify_event_types", 300, jobs.reclassify_event_types, queue="ingest")
+
+
+cim_cli = AppGroup("cim", help="IEC 61968-9 (CIM) adapters.")
+
+
+@cim_cli.command("reclassify-events")
+def reclassify_events_command() -> None:
+    """Move stored events of CIM types the mapping file now names to their IS 15959 code."""
+    from service.readings import jobs
+
+    done = jobs.reclassify_event_types()
+    click.echo(f"reclassified {done['events']} events of {done['types']} newly mapped types")

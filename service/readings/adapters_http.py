@@ -7,16 +7,16 @@ nothing; parsed ones commit their good rows and report every refused row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, NoReturn, TypeVar
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from flask_smorest import Blueprint
 
 from integrations.amr.cdf import parse_cdf
 from integrations.billing.scalar_reads import parse_scalar_csv, parse_scalar_json
 from integrations.canonical import CanonicalBatch, ParseError
 from integrations.cim.end_device_events import read_end_device_events
-from integrations.cim.envelope import Header
 from integrations.cim.meter_readings import read_meter_readings
 from integrations.hes.json_push import parse_events, parse_readings
 from integrations.scada.energy import parse_energy_csv, parse_energy_json
@@ -24,9 +24,10 @@ from service.api_errors import fail
 from service.audit.log import Actor
 from service.auth.guards import current_principal, require
 from service.extensions import db
+from service.readings import cim
 from service.readings.amr_drop import check_nameplates
+from service.readings.event_types import event_type_mapping
 from service.readings.ingest import IngestResult, ingest_batch
-from service.readings.usage_points import resolve_usage_points
 
 bp = Blueprint(
     "adapters", __name__, url_prefix="/api/v1", description="Readings and events from outside systems"
@@ -35,7 +36,6 @@ bp = Blueprint(
 JSON = ("application/json",)
 XML = ("application/xml", "text/xml")
 SOAP = ("application/soap+xml",)
-STORING_ACTIONS = ("create", "change", "reply")
 T = TypeVar("T")
 CSV = ("text/csv",)
 Parser = Callable[[bytes], CanonicalBatch]
@@ -74,27 +74,28 @@ def _answer(result: IngestResult, batch: CanonicalBatch) -> Any:
     return jsonify(body), 200
 
 
+def _refuse(exc: ParseError) -> NoReturn:
+    status = 413 if exc.code == "too_large" else 400
+    fail(status, "too_large" if status == 413 else "unparseable", exc.reason, reason_code=exc.code)
+
+
 def _parse(parse: Callable[[bytes], T], data: bytes) -> T:
     try:
         return parse(data)
     except ParseError as exc:
-        status = 413 if exc.code == "too_large" else 400
-        fail(status, "too_large" if status == 413 else "unparseable", exc.reason, reason_code=exc.code)
-        raise  # fail() raises; this keeps type checkers sure of it
+        _refuse(exc)
 
 
 def _store(parse: Parser, data: bytes, *, nameplates: bool = False) -> Any:
     return _store_batch(_parse(parse, data), nameplates=nameplates)
 
 
-def _store_batch(batch: CanonicalBatch, *, nameplates: bool = False, usage_points: bool = False) -> Any:
+def _store_batch(batch: CanonicalBatch, *, nameplates: bool = False) -> Any:
     principal = current_principal()
     session = db.session()
     try:
         if nameplates:
             batch.rejects.extend(check_nameplates(session, batch.nameplates))
-        if usage_points:
-            resolve_usage_points(session, batch)
         result = ingest_batch(
             session, batch, actor=Actor(principal.kind, principal.name), org_unit_id=principal.org_unit_id
         )
@@ -119,31 +120,88 @@ def hes_events() -> Any:
     return _store(parse_events, _body(JSON))
 
 
-def _cim(header: Header, batch: CanonicalBatch) -> Any:
-    if header.action not in STORING_ACTIONS:
-        fail(
-            400,
-            "unsupported_verb",
-            f"Verb {header.verb!r} ({header.action}) is not handled for {header.noun} yet; "
-            f"send one of create(d), change(d), reply.",
+def _wants_json() -> bool:
+    """JSON callers (Accept: application/json over XML) keep the JSON answer of the other adapters."""
+    accept = request.accept_mimetypes
+    return accept.quality("application/json") > max(
+        accept.quality("application/xml"), accept.quality("text/xml"), accept.quality("application/soap+xml")
+    )
+
+
+def _soap_version(data: bytes) -> str | None:
+    """Which SOAP a request we could not parse came in, to answer it in the same envelope."""
+    head = data[:2048]
+    if b"http://www.w3.org/2003/05/soap-envelope" in head or _media_type() == "application/soap+xml":
+        return "1.2"
+    return "1.1" if b"http://schemas.xmlsoap.org/soap/envelope/" in head else None
+
+
+def _xml(answer: cim.Answer) -> Any:
+    return Response(answer.body, status=answer.status, mimetype=answer.media)
+
+
+def _cim(noun: str, read: Callable[..., Any], verb: str | None) -> Any:
+    data = _body(XML + SOAP)
+    now = datetime.now(UTC)
+    wants_json = _wants_json()
+    options: dict[str, Any] = {"default_verb": verb}
+    if noun == "EndDeviceEvents":
+        options["mapping"] = event_type_mapping(current_app.extensions["cmdms.config"])
+    try:
+        message = read(data, **options)
+    except ParseError as exc:
+        if wants_json or exc.code == "too_large":
+            _refuse(exc)
+        answer = cim.reply(
+            noun, None, now=now, refusal=exc.reason, refusal_code=exc.code, soap=_soap_version(data)
         )
-    return _store_batch(batch, usage_points=True)
+        return _xml(answer)
+    principal = current_principal()
+    if message.header.source is None:
+        message.batch.source = f"cim:{principal.name}"  # a bare payload names no Source
+    session = db.session()
+    try:
+        result = cim.apply(
+            session,
+            message.header,
+            message.batch,
+            actor=Actor(principal.kind, principal.name),
+            qualities=getattr(message, "qualities", None),
+            org_unit_id=principal.org_unit_id,
+        )
+        session.commit()
+    except cim.Refused as exc:
+        session.rollback()
+        if wants_json:
+            fail(400, "unsupported_verb", exc.reason)
+        return _xml(
+            cim.reply(noun, message.header, now=now, refusal=exc.reason, refusal_code="unsupported_verb")
+        )
+    except Exception:
+        session.rollback()
+        raise
+    answer = cim.reply(noun, message.header, now=now, result=result)
+    if wants_json:
+        body, _ = _answer(result, message.batch)
+        return body, answer.status
+    return _xml(answer)
 
 
 @bp.route("/cim/meter-readings", methods=["POST"])
+@bp.route("/cim/meter-readings/<verb>", methods=["POST"])
 @require("readings:write")
-def cim_meter_readings() -> Any:
-    """IEC 61968-9 MeterReadings (XML): message envelope, WSDL wrapper, SOAP 1.1/1.2 or bare."""
-    message = _parse(read_meter_readings, _body(XML + SOAP))
-    return _cim(message.header, message.batch)
+def cim_meter_readings(verb: str | None = None) -> Any:
+    """IEC 61968-9 MeterReadings (XML): message envelope, WSDL wrapper, SOAP 1.1/1.2, or bare
+    (then the verb is the path's last part, `created` if none). Answers a 61968-100 ResponseMessage."""
+    return _cim("MeterReadings", read_meter_readings, verb)
 
 
 @bp.route("/cim/end-device-events", methods=["POST"])
+@bp.route("/cim/end-device-events/<verb>", methods=["POST"])
 @require("events:write")
-def cim_end_device_events() -> Any:
-    """IEC 61968-9 EndDeviceEvents (XML): message envelope, WSDL wrapper, SOAP 1.1/1.2 or bare."""
-    message = _parse(read_end_device_events, _body(XML + SOAP))
-    return _cim(message.header, message.batch)
+def cim_end_device_events(verb: str | None = None) -> Any:
+    """IEC 61968-9 EndDeviceEvents (XML), in the same envelopes; unmapped event types are stored."""
+    return _cim("EndDeviceEvents", read_end_device_events, verb)
 
 
 @bp.route("/amr/cdf", methods=["POST"])

@@ -8,20 +8,29 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import request
+from flask import current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from integrations.canonical import INTERVAL_CHANNELS, REGISTER_KINDS
 from service.api_errors import fail
+from service.audit.log import Actor
 from service.auth.guards import current_principal, require
 from service.auth.scoping import scope_to_org
 from service.extensions import db
 from service.masterdata.models import Meter
+from service.readings import event_types, quarantine
 from service.readings import totals as reads
 
 bp = Blueprint("readings", __name__, url_prefix="/api/v1/meters", description="Meter readings (read API)")
+held = Blueprint(
+    "readings_held", __name__, url_prefix="/api/v1", description="Quarantine and unmapped CIM event types"
+)
+IST = ZoneInfo("Asia/Kolkata")
+MAX_PAGE_SIZE = 500
+MANAGE_ROLES = ("analyst",)
 
 MAX_RANGE = timedelta(days=93)
 MAX_MONTHLY_RANGE = timedelta(days=731)
@@ -161,3 +170,117 @@ def meter_totals(serial: str) -> dict[str, Any]:
     validated = _validated()
     values = reads.totals(db.session(), meter.id, channel, period, first, last, validated)
     return {"meter": meter.serial_number, "channel": channel, "period": period, "totals": values}
+
+
+def page_args() -> tuple[int, int]:
+    try:
+        page = int(request.args.get("page", 1))
+        size = int(request.args.get("page_size", 50))
+    except ValueError:
+        fail(400, "invalid_page", "page and page_size must be whole numbers.")
+    if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+        fail(400, "invalid_page", f"page must be >= 1 and page_size 1..{MAX_PAGE_SIZE}.")
+    return page, size
+
+
+def _with_ist(items: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
+    """Times as ISO 8601 in IST with the zone's offset (what people read)."""
+    for item in items:
+        for name in names:
+            value = item.get(name)
+            if isinstance(value, datetime):
+                item[name] = value.astimezone(IST).isoformat()
+    return items
+
+
+@held.route("/quarantine")
+@held.doc(
+    description="Values held because their meter (feeder, DTR) is not in master data: one group per"
+    " batch, subject and measure. Filters: `reason` (text), `meter` (serial or code), `source`;"
+    " `page`, `page_size`. Times in IST (+05:30). Scoped to the caller's org unit."
+)
+@require("readings:read")
+def quarantine_list() -> dict[str, Any]:
+    page, size = page_args()
+    result = quarantine.list_groups(
+        db.session(),
+        current_principal(),
+        reason=(request.args.get("reason") or "").strip()[:200] or None,
+        meter=(request.args.get("meter") or "").strip()[:64] or None,
+        source=(request.args.get("source") or "").strip()[:64] or None,
+        page=page,
+        page_size=size,
+    )
+    _with_ist(result["items"], "quarantined_at")
+    return result
+
+
+@held.route("/quarantine/replay", methods=["POST"])
+@held.doc(description="Replay now every held group whose subject master data has since brought.")
+@require("readings:write", roles=MANAGE_ROLES)
+def quarantine_replay() -> dict[str, Any]:
+    principal = current_principal()
+    session = db.session()
+    try:
+        done = quarantine.replay(session, Actor(principal.kind, principal.name), limit=10_000)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return done
+
+
+@held.route("/quarantine/<int:group_id>/discard", methods=["POST"])
+@held.doc(description='Discard one held group: body `{"reason": "..."}` (required, audited with the values).')
+@require("readings:write", roles=MANAGE_ROLES)
+def quarantine_discard(group_id: int) -> dict[str, Any]:
+    body = request.get_json(silent=True) or {}
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if not isinstance(reason, str) or not reason.strip():
+        fail(400, "missing_reason", 'Give the reason for discarding: {"reason": "..."}.', field="reason")
+    principal = current_principal()
+    session = db.session()
+    try:
+        done = quarantine.discard(
+            session, principal, group_id, reason.strip()[:500], Actor(principal.kind, principal.name)
+        )
+        session.commit()
+    except quarantine.NotFound:
+        session.rollback()
+        fail(404, "not_found", f"No quarantine group {group_id}.")
+    except Exception:
+        session.rollback()
+        raise
+    return done
+
+
+@held.route("/cim/event-types/unmapped")
+@held.doc(
+    description="CIM EndDeviceEventTypes stored without an IS 15959 mapping, with event and meter"
+    " counts and first/last occurrence (IST), most frequent first; paginated with the total."
+)
+@require("readings:read")
+def unmapped_event_types() -> dict[str, Any]:
+    page, size = page_args()
+    result = event_types.unmapped_types(db.session(), current_principal(), page, size)
+    _with_ist(result["items"], "first_at", "last_at")
+    return result
+
+
+@held.route("/cim/event-types/reclassify", methods=["POST"])
+@held.doc(description="Re-read the event-type mapping file and move stored events of newly mapped types.")
+@require("events:write", roles=MANAGE_ROLES)
+def reclassify_event_types() -> dict[str, Any]:
+    principal = current_principal()
+    session = db.session()
+    try:
+        done = event_types.reclassify(
+            session,
+            event_types.event_type_mapping(current_app.extensions["cmdms.config"]),
+            Actor(principal.kind, principal.name),
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return done

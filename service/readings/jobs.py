@@ -112,3 +112,22 @@ def create_partitions_ahead() -> list[str]:
     finally:
         db.session.remove()
     return created
+
+
+def reclassify_event_types() -> dict[str, int]:
+    """Periodic and on demand: stored events of CIM types the mapping file now names get their code."""
+    from flask import current_app
+
+    from service import app_config
+    from service.readings import event_types
+
+    session = db.session()
+    try:
+        done = event_types.reclassify(session, event_types.event_type_mapping(app_config(current_app)))
+        session.commit()
+        return done
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        db.session.remove()

@@ -140,6 +140,8 @@ class MeterEvent(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         # Correlation looks across meters by time (last-gasp bursts on one DT).
         Index("ix_meter_events_occurred", "occurred_at", "code"),
+        # Unmapped CIM event types (negative codes) are listed and reclassified without a scan.
+        Index("ix_meter_events_unmapped", "code", postgresql_where=text("code < 0")),
         {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
 
@@ -225,3 +227,18 @@ class QuarantinedReadings(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint(f"measure IN {MEASURES}", name="measure"),
         Index("ix_quarantined_readings_subject", "subject_kind", "subject_code"),
     )
+
+
+class ReadingQuality(db.Model):  # type: ignore[name-defined,misc]
+    """A CIM ReadingQuality sent with a value (interval or register), with its own timestamp."""
+
+    __tablename__ = "reading_qualities"
+
+    meter_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)  # ReadingQualityType ref
+    quality_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str | None] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(String(200))
+    batch_id: Mapped[int] = mapped_column(BigInteger)

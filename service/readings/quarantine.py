@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select, union_all
+from sqlalchemy import delete, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from integrations.canonical import CanonicalBatch, Events, Intervals, NetworkEnergy, Registers
-from service.audit.log import Actor
+from service.audit.log import Actor, record
+from service.auth.principal import Principal
+from service.auth.scoping import scope_to_org
 from service.masterdata.models import Dtr, Feeder, Meter
 from service.readings.models import IngestBatch, QuarantinedReadings
 
@@ -151,3 +153,87 @@ def to_batch(group: QuarantinedReadings) -> CanonicalBatch:
             interval_minutes=np.array(p["interval_minutes"], dtype=np.int16),
         )
     return batch
+
+
+class NotFound(LookupError):
+    """No quarantine group with that id the principal may see."""
+
+
+def _visible(principal: Principal) -> Any:
+    """Groups whose sender (the batch's org unit) lies at or below the principal's org unit."""
+    return scope_to_org(
+        select(QuarantinedReadings).join(IngestBatch, IngestBatch.id == QuarantinedReadings.batch_id),
+        IngestBatch.org_unit_id,
+        principal,
+    )
+
+
+def list_groups(
+    session: Session,
+    principal: Principal,
+    *,
+    reason: str | None = None,
+    meter: str | None = None,
+    source: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> dict[str, Any]:
+    """Held groups the principal may see, newest first, filtered by reason text, subject, source."""
+    q = QuarantinedReadings
+    stmt = _visible(principal)
+    if reason:
+        stmt = stmt.where(q.reason.ilike(f"%{_like(reason)}%", escape="\\"))
+    if meter:
+        stmt = stmt.where(q.subject_code == meter)
+    if source:
+        stmt = stmt.where(q.source == source)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    groups = session.scalars(
+        stmt.order_by(q.quarantined_at.desc(), q.id.desc()).limit(page_size).offset((page - 1) * page_size)
+    ).all()
+    return {
+        "total": int(total),
+        "page": page,
+        "page_size": page_size,
+        "items": [
+            {
+                "id": g.id,
+                "subject_kind": g.subject_kind,
+                "subject_code": g.subject_code,
+                "measure": g.measure,
+                "rows": g.row_count,
+                "reason": g.reason,
+                "source": g.source,
+                "message_id": g.message_id,
+                "batch_id": g.batch_id,
+                "quarantined_at": g.quarantined_at,
+            }
+            for g in groups
+        ],
+    }
+
+
+def _like(text_value: str) -> str:
+    return text_value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def discard(
+    session: Session, principal: Principal, group_id: int, reason: str, actor: Actor
+) -> dict[str, Any]:
+    """Delete one held group for a stated reason; the audit log keeps what it held."""
+    group = session.scalar(_visible(principal).where(QuarantinedReadings.id == group_id).with_for_update())
+    if group is None:
+        raise NotFound(group_id)
+    before = {
+        "subject_kind": group.subject_kind,
+        "subject_code": group.subject_code,
+        "measure": group.measure,
+        "rows": group.row_count,
+        "source": group.source,
+        "message_id": group.message_id,
+        "batch_id": group.batch_id,
+        "payload": group.payload,
+    }
+    session.execute(delete(QuarantinedReadings).where(QuarantinedReadings.id == group_id))
+    record(session, actor, "discard", "quarantined_readings", str(group_id), before, {"reason": reason})
+    return {"id": group_id, "discarded": group.row_count, "reason": reason}

@@ -56,7 +56,7 @@ def resolve_usage_points(session: Any, batch: CanonicalBatch) -> None:
                 Reject(
                     f"{name}[usage point {point}]",
                     "UsagePoint",
-                    f"usage point {point!r} has no meter in master data (no consumer with that IVRS "
+                    f"usage point {point!r} has no meter in master data (no consumer with that usage-point id or IVRS "
                     f"number and an installed meter); {int(rows.sum())} values not stored",
                 )
             )

@@ -10,7 +10,7 @@ import pytest
 from integrations.canonical import ParseError
 from integrations.cim import simulator
 from integrations.cim.end_device_events import parse_end_device_events
-from integrations.cim.event_types import CIM_TO_IS, EVENT_TYPE_TABLE, IS_TO_CIM, is_code_for
+from integrations.cim.event_types import MappingError, is_code_for, load_mapping, parse_mapping, unmapped_code
 from integrations.cim.meter_readings import parse_meter_readings
 from integrations.cim.reading_types import Decoded, decode, encode_interval, encode_register
 from integrations.is15959 import EVENT_CODES
@@ -50,12 +50,31 @@ def test_register_reading_types_round_trip() -> None:
         assert isinstance(decoded, Decoded) and (decoded.channel, decoded.tod_zone) == (channel, 3)
 
 
-def test_event_type_table_is_one_to_one_and_names_only_is_15959_codes() -> None:
-    assert len(CIM_TO_IS) == len(IS_TO_CIM) == len(EVENT_TYPE_TABLE)
-    assert all(code in EVENT_CODES for code in IS_TO_CIM)
+def test_event_type_mapping_file_names_only_is_15959_codes_and_maps_back() -> None:
+    mapping = load_mapping()
+    assert all(code in EVENT_CODES for code in mapping.to_is.values())
+    assert all(mapping.to_is[cim] == code for code, cim in mapping.to_cim.items())
     assert is_code_for("0.12.66.242") == 201
     assert is_code_for("3.26.38.85") == 101  # a specific device type matches the "any device" entry
     assert is_code_for("0.99.99.99") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("0.26.38,101,x", "event_types.csv line 2: '0.26.38' is not an EndDeviceEventType (a.b.c.d)"),
+        ("0.26.38.85,9999,x", "event_types.csv line 2: '9999' is not an IS 15959 event code"),
+    ],
+)
+def test_a_bad_mapping_row_is_refused_with_its_line(line: str, reason: str) -> None:
+    with pytest.raises(MappingError) as caught:
+        parse_mapping(f"cim_type,is_code,meaning\n{line}\n")
+    assert str(caught.value) == reason
+
+
+def test_unmapped_codes_are_negative_and_stable_per_type() -> None:
+    assert unmapped_code("3.2.22.150") == unmapped_code(" 3.2.22.150 ") < 0
+    assert unmapped_code("3.2.22.150") != unmapped_code("3.2.22.151")
 
 
 def test_meter_readings_message_is_decoded_with_exact_utc_times_and_scaling(now: int) -> None:
@@ -106,12 +125,13 @@ def test_meter_readings_reports_unknown_reading_type_and_duplicate_interval(now:
 def test_end_device_events_map_to_is_15959_codes(now: int) -> None:
     batch = parse_end_device_events(sample("cim_end_device_events.xml"), now=now)
     ev = batch.events
-    assert ev.code.tolist() == [201, 101]
-    assert ev.occurred_at.tolist() == [utc("2026-11-27T08:40:05"), utc("2026-11-27T14:30:00")]
+    assert ev.code.tolist()[:2] == [201, 101]
+    assert ev.occurred_at.tolist()[:2] == [utc("2026-11-27T08:40:05"), utc("2026-11-27T14:30:00")]
     assert ev.snapshot[0] == {"current_r": 3.2, "cim_mrid": "evt-1", "cim_type": "0.12.66.242"}
-    assert [(r.locator, r.field, r.reason) for r in batch.rejects] == [
-        ("EndDeviceEvent[2]", "EndDeviceEventType", "unknown EndDeviceEventType '0.99.99.99'")
-    ]
+    # The type no mapping names is kept, under its own negative code, with the raw type.
+    assert ev.code.tolist()[2] == unmapped_code("0.99.99.99")
+    assert ev.snapshot[2] == {"cim_mrid": "evt-3", "cim_type": "0.99.99.99", "unmapped": True}
+    assert batch.rejects == []
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, text
 
+from integrations.cim.event_types import unmapped_code
 from tests.readings.conftest import add_ht_amr_meter, add_meter
 
 SAMPLES = Path(__file__).resolve().parent.parent / "integrations" / "samples"
 JSON = {"Content-Type": "application/json"}
-XML = {"Content-Type": "application/xml"}
+# These callers read JSON answers (a CIM caller without this Accept gets a ResponseMessage).
+XML = {"Content-Type": "application/xml", "Accept": "application/json"}
 CSV = {"Content-Type": "text/csv"}
 
 
@@ -175,12 +177,13 @@ def test_cim_meter_readings_and_end_device_events(client: Any, session: Any, gri
     events = client.post(
         "/api/v1/cim/end-device-events",
         data=sample("cim_end_device_events.xml"),
-        headers={**writer, "Content-Type": "text/xml"},
+        headers={**writer, "Content-Type": "text/xml", "Accept": "application/json"},
     ).get_json()
-    assert events["stored"] == 2
+    assert events["stored"] == 3  # the unmapped type is stored too, under its own negative code
     assert session.execute(text("SELECT code FROM meter_events ORDER BY occurred_at")).scalars().all() == [
         201,
         101,
+        unmapped_code("0.99.99.99"),
     ]
 
 

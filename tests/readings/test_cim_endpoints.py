@@ -1,4 +1,5 @@
-"""CIM endpoints end to end: real senders' message shapes through parsing, master data and the store."""
+"""CIM endpoints end to end: real senders' message shapes through parsing, master data and the store,
+answered with a 61968-100 ResponseMessage checked field by field, and the database checked after."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ import pytest
 from sqlalchemy import insert, text
 
 from tests.integrations import cim_messages as m
+from tests.readings.cim_replies import read_reply
 from tests.readings.conftest import add_meter
 
 XML = {"Content-Type": "text/xml"}
+MSG = "{http://iec.ch/TC57/2011/schema/message}"
 
 
 @pytest.fixture
 def grid(session: Any) -> dict[str, int]:
-    """Meters S00000201/202, and consumer IVRS-1001 with meter S00000203 installed."""
+    """Meters S00000201/202; consumer IVRS-1001 (usage point UP-77) with meter S00000203 installed."""
     from service.masterdata.models import Consumer, Installation, OrgUnit
 
     org = session.execute(
@@ -26,7 +29,14 @@ def grid(session: Any) -> dict[str, int]:
     ids = {serial: add_meter(session, serial, org) for serial in ("S00000201", "S00000202", "S00000203")}
     consumer = session.execute(
         insert(Consumer)
-        .values(ivrs_number="IVRS-1001", name="A", tariff_category="LV1", sanctioned_load=2, org_unit_id=org)
+        .values(
+            ivrs_number="IVRS-1001",
+            usage_point_id="UP-77",
+            name="A",
+            tariff_category="LV1",
+            sanctioned_load=2,
+            org_unit_id=org,
+        )
         .returning(Consumer.id)
     ).scalar_one()
     session.execute(
@@ -64,52 +74,185 @@ STORED = [
 ]
 
 
-def test_production_hes_message_with_meter_after_blocks_is_stored_whole(
+def post(
+    client: Any, writer: Any, data: bytes, path: str = "/api/v1/cim/meter-readings", **headers: str
+) -> Any:
+    return client.post(path, data=data, headers={**writer, **XML, **headers})
+
+
+def test_production_hes_message_is_stored_whole_and_answered_ok(
     client: Any, session: Any, grid: Any, writer: Any
 ) -> None:
-    response = client.post(
-        "/api/v1/cim/meter-readings", data=m.production_hes(m.two_meters_15_min()), headers={**writer, **XML}
+    response = post(client, writer, m.production_hes(m.two_meters_15_min()))
+    assert (response.status_code, response.mimetype) == (200, "application/xml")
+    reply = read_reply(response.data)
+    batch_id = session.execute(text("SELECT max(id) FROM ingest_batches")).scalar_one()
+    assert reply["root"] == f"{MSG}ResponseMessage" and reply["soap"] is None
+    assert reply["header"]["Verb"] == "reply"
+    assert reply["header"]["Noun"] == "MeterReadings"
+    assert reply["header"]["CorrelationID"] == "1cbd57c9-0001"
+    assert reply["header"]["MessageID"] == f"CMDMS-{batch_id}"
+    assert reply["header"]["Source"] == "CMDMS"
+    assert reply["header"]["Timestamp"].endswith("+05:30")
+    assert (reply["result"], reply["errors"], reply["ids"]) == ("OK", [], [("ingest_batch", str(batch_id))])
+    assert stored_intervals(session) == STORED
+    qualities = session.execute(
+        text(
+            "SELECT q.channel, to_char(q.at AT TIME ZONE 'UTC', 'HH24:MI'), q.code,"
+            " to_char(q.quality_at AT TIME ZONE 'UTC', 'HH24:MI:SS'), q.source FROM reading_qualities q"
+            " ORDER BY 2, 3"
+        )
+    ).all()
+    assert [tuple(q) for q in qualities] == [
+        ("kwh", "01:15", "1.0.0", "01:17:12", "HES"),
+        ("kwh", "01:30", "1.0.0", "01:32:10", "HES"),
+        ("kwh", "01:30", "1.5.257", "01:32:10", "HES"),
+    ]
+    again = post(client, writer, m.production_hes(m.two_meters_15_min()))
+    assert (again.status_code, read_reply(again.data)["result"]) == (200, "OK")
+    assert stored_intervals(session) == STORED  # re-delivery changes nothing
+
+
+def test_mixed_known_and_unknown_reading_types_answer_partial_with_one_error_per_block(
+    client: Any, session: Any, grid: Any, writer: Any
+) -> None:
+    unknown = "0.0.2.4.1.1.99.0.0.0.0.0.0.0.0.3.72.0"
+    body = (
+        f"<MeterReading>{m.block(m.KWH_15, m.interval('2026-11-27T06:45:00+05:30', '0.5'))}"
+        f"{m.block(unknown, m.interval('2026-11-27T06:45:00+05:30', '7'), m.interval('2026-11-27T07:00:00+05:30', '8'))}"
+        f"{m.meter('S00000201')}</MeterReading>"
     )
-    body = response.get_json()
-    assert response.status_code == 200
-    assert (body["stored"], body["quarantined"], body["rejected"]) == (4, 0, [])
-    assert stored_intervals(session) == STORED
-    again = client.post(
-        "/api/v1/cim/meter-readings", data=m.production_hes(m.two_meters_15_min()), headers={**writer, **XML}
-    ).get_json()
-    assert (again["stored"], again["unchanged"]) == (0, 4)
-    assert stored_intervals(session) == STORED
+    response = post(client, writer, m.production_hes(body, message_id="mixed-1"))
+    reply = read_reply(response.data)
+    assert (response.status_code, reply["result"], reply["header"]["CorrelationID"]) == (
+        200,
+        "PARTIAL",
+        "mixed-1",
+    )
+    assert reply["errors"] == [
+        {
+            "code": "rejected.ReadingType",
+            "level": "WARNING",
+            "reason": f"unknown reading type {unknown} (not a channel we store); 2 values not stored",
+            "details": "locator=MeterReading[0]/IntervalBlocks[1]; meter=S00000201",
+            "object": {"mRID": "S00000201", "objectType": "Meter"},
+        }
+    ]
+    assert stored_intervals(session) == [("S00000201", "kwh", "2026-11-27T01:15", 0.5, 15, "cim:HES-MP-01")]
 
 
-@pytest.mark.parametrize("soap", [m.SOAP11, m.SOAP12])
-def test_soap_wrapped_readings_are_stored(
-    client: Any, session: Any, grid: Any, writer: Any, soap: str
+def test_nothing_stored_is_422_failed(client: Any, session: Any, grid: Any, writer: Any) -> None:
+    body = f"<MeterReading>{m.block('0.0.2.4.1.1.99.0.0.0.0.0.0.0.0.3.72.0', m.interval('2026-11-27T06:45:00+05:30', '1'))}{m.meter('S00000201')}</MeterReading>"
+    response = post(client, writer, m.production_hes(body))
+    reply = read_reply(response.data)
+    assert (response.status_code, reply["result"], len(reply["errors"])) == (422, "FAILED", 1)
+    assert stored_intervals(session) == []
+
+
+@pytest.mark.parametrize(("soap", "media"), [(m.SOAP11, "text/xml"), (m.SOAP12, "application/soap+xml")])
+def test_soap_wrapped_request_gets_a_soap_wrapped_response_message(
+    client: Any, session: Any, grid: Any, writer: Any, soap: str, media: str
 ) -> None:
     data = m.soap_wrapped(
         "CreatedMeterReadings", "MeterReadings", m.meter_readings(m.two_meters_15_min()), soap=soap
     )
-    media = "text/xml" if soap == m.SOAP11 else "application/soap+xml"
-    response = client.post("/api/v1/cim/meter-readings", data=data, headers={**writer, "Content-Type": media})
-    assert response.status_code == 200 and response.get_json()["stored"] == 4
+    response = post(client, writer, data, **{"Content-Type": media})
+    reply = read_reply(response.data)
+    assert (response.status_code, response.mimetype, reply["soap"]) == (200, media, soap)
+    assert reply["root"] == "{http://iec.ch/TC57/2011/MeterReadingsMessage}MeterReadingsResponseMessage"
+    assert (reply["result"], reply["header"]["CorrelationID"]) == ("OK", "conn-0001")
     assert stored_intervals(session) == STORED
 
 
-def test_usage_point_only_readings_resolve_through_the_consumer_or_are_rejected(
+def test_json_callers_keep_the_json_answer(client: Any, session: Any, grid: Any, writer: Any) -> None:
+    response = post(client, writer, m.production_hes(m.two_meters_15_min()), Accept="application/json")
+    body = response.get_json()
+    assert response.status_code == 200
+    assert (body["stored"], body["message_id"], body["rejected"]) == (4, "1cbd57c9-0001", [])
+
+
+def test_unreadable_message_answers_failed_in_its_envelope(
     client: Any, session: Any, grid: Any, writer: Any
 ) -> None:
-    def reading(point: str) -> str:
-        blocks = m.block(m.KWH_15, m.interval("2026-11-27T06:45:00+05:30", "1.5"))
-        return f"<MeterReading>{blocks}<UsagePoint><Names><name>{point}</name></Names></UsagePoint></MeterReading>"
+    body = m.two_meters_15_min().replace(
+        "<MeterReading>", '<MeterReading><x:hint xmlns:x="urn:vendor">1</x:hint>', 1
+    )
+    data = m.soap_wrapped("CreatedMeterReadings", "MeterReadings", m.meter_readings(body))
+    response = post(client, writer, data)
+    reply = read_reply(response.data)
+    assert (response.status_code, reply["result"], reply["soap"]) == (400, "FAILED", m.SOAP11)
+    assert [(e["code"], e["level"]) for e in reply["errors"]] == [("foreign_namespace", "FATAL")]
+    assert reply["errors"][0]["reason"].startswith("element 'hint' is in the foreign namespace 'urn:vendor'")
+    assert session.execute(text("SELECT count(*) FROM ingest_batches")).scalar_one() == 0
 
-    data = m.production_hes(reading("IVRS-1001") + reading("IVRS-9999"))
-    body = client.post("/api/v1/cim/meter-readings", data=data, headers={**writer, **XML}).get_json()
-    assert body["stored"] == 1
-    assert [(r["field"], r["reason"]) for r in body["rejected"]] == [
+
+def test_usage_point_only_readings_resolve_through_master_data_or_are_rejected(
+    client: Any, session: Any, grid: Any, writer: Any
+) -> None:
+    def reading(point: str, ts: str) -> str:
+        blocks = m.block(m.KWH_15, m.interval(ts, "1.5"))
+        return f"<MeterReading>{blocks}<UsagePoint><mRID>{point}</mRID></UsagePoint></MeterReading>"
+
+    data = m.production_hes(
+        reading("UP-77", "2026-11-27T06:45:00+05:30")
+        + reading("IVRS-1001", "2026-11-27T07:00:00+05:30")
+        + reading("UP-404", "2026-11-27T06:45:00+05:30")
+    )
+    reply = read_reply(post(client, writer, data).data)
+    assert reply["result"] == "PARTIAL"
+    assert [(e["code"], e["reason"]) for e in reply["errors"]] == [
         (
-            "UsagePoint",
-            "usage point 'IVRS-9999' has no meter in master data (no consumer with that IVRS number"
-            " and an installed meter); 1 values not stored",
+            "rejected.UsagePoint",
+            "usage point 'UP-404' has no meter in master data (no consumer with that usage-point id or IVRS"
+            " number and an installed meter); 1 values not stored",
         )
     ]
-    assert stored_intervals(session) == [("S00000203", "kwh", "2026-11-27T01:15", 1.5, 15, "cim:HES-MP-01")]
+    assert stored_intervals(session) == [
+        ("S00000203", "kwh", "2026-11-27T01:15", 1.5, 15, "cim:HES-MP-01"),
+        ("S00000203", "kwh", "2026-11-27T01:30", 1.5, 15, "cim:HES-MP-01"),
+    ]
     assert session.execute(text("SELECT count(*) FROM quarantined_readings")).scalar_one() == 0
+
+
+def test_deleted_readings_become_revisions_not_silent_drops(
+    client: Any, session: Any, grid: Any, writer: Any
+) -> None:
+    post(client, writer, m.production_hes(m.two_meters_15_min()))
+    gone = f"<MeterReading>{m.block(m.KWH_15, m.interval('2026-11-27T07:00:00.000+05:30', '0.9120'), m.interval('2026-11-27T07:15:00+05:30', '1'))}{m.meter('S00000201')}</MeterReading>"
+    response = post(client, writer, m.production_hes(gone, verb="deleted", message_id="del-1"))
+    reply = read_reply(response.data)
+    assert (response.status_code, reply["result"]) == (200, "PARTIAL")
+    assert [(e["code"], e["reason"], e["details"]) for e in reply["errors"]] == [
+        (
+            "rejected.key",
+            "no stored value to delete",
+            "locator=intervals[1]; meter=S00000201; timestamp=2026-11-27T01:45:00Z",
+        )
+    ]
+    assert stored_intervals(session) == [r for r in STORED if r[2] != "2026-11-27T01:30"]
+    revisions = session.execute(
+        text(
+            "SELECT measure, channel, to_char(at AT TIME ZONE 'UTC', 'HH24:MI'), old_value, new_value,"
+            " new_extra->>'deleted', new_extra->>'verb', applied FROM reading_revisions"
+        )
+    ).all()
+    assert [tuple(r) for r in revisions] == [
+        ("interval", "kwh", "01:30", 0.912, None, "true", "deleted", True)
+    ]
+
+
+def test_closed_verb_has_no_meaning_for_readings(client: Any, session: Any, grid: Any, writer: Any) -> None:
+    response = post(client, writer, m.production_hes(m.two_meters_15_min(), verb="closed"))
+    reply = read_reply(response.data)
+    assert (response.status_code, reply["result"]) == (400, "FAILED")
+    assert reply["errors"][0]["code"] == "unsupported_verb"
+    assert stored_intervals(session) == []
+
+
+def test_bare_payload_takes_its_verb_from_the_path(client: Any, session: Any, grid: Any, writer: Any) -> None:
+    data = m.meter_readings(m.two_meters_15_min(), "2016").encode()
+    response = post(client, writer, data, path="/api/v1/cim/meter-readings/created")
+    reply = read_reply(response.data)
+    assert (response.status_code, reply["result"], reply["header"].get("CorrelationID")) == (200, "OK", None)
+    # A bare payload names no Source: the batch is the sending system's (its API key).
+    assert stored_intervals(session) == [(*r[:5], "cim:hes-mp") for r in STORED]
