@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -16,7 +15,6 @@ from service.readings import event_types, quarantine
 
 bp = Blueprint("readings_pages", __name__, template_folder="templates", url_prefix="/readings")
 
-IST = ZoneInfo("Asia/Kolkata")
 PAGE_SIZE = 50
 VIEW_ROLES = ("analyst", "viewer")
 
@@ -42,7 +40,7 @@ def quarantine_page() -> str:
     )
     pages = max(1, -(-result["total"] // PAGE_SIZE))
     return render_template(
-        "readings/quarantine.html", filters=filters, pages=pages, ist=IST, can_manage=_can_manage(), **result
+        "readings/quarantine.html", filters=filters, pages=pages, can_manage=_can_manage(), **result
     )
 
 
@@ -92,9 +90,7 @@ def event_types_page() -> str:
     page = _page()
     result = event_types.unmapped_types(db.session(), for_user(current_user), page, PAGE_SIZE)
     pages = max(1, -(-result["total"] // PAGE_SIZE))
-    return render_template(
-        "readings/event_types.html", pages=pages, ist=IST, can_manage=_can_manage(), **result
-    )
+    return render_template("readings/event_types.html", pages=pages, can_manage=_can_manage(), **result)
 
 
 @bp.post("/event-types/reclassify")

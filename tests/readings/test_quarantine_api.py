@@ -132,4 +132,4 @@ def test_quarantine_page_shows_ist_times_and_total(
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert '<small id="quarantine-total">1</small>' in html
-    assert "meter S00000902" in html and " IST</td>" in html
+    assert "meter S00000902" in html and " IST</time></td>" in html
