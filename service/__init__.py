@@ -23,6 +23,7 @@ AREAS = (
     "energy_audit",
     "reports",
     "processes",
+    "commands",
     "notifications",
     "web",
     "demo",

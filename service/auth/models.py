@@ -24,6 +24,8 @@ SCOPES = (
     "notifications:write",
     "reports:read",
     "billing:write",
+    "hes:read",
+    "hes:write",
 )
 
 

@@ -1,7 +1,7 @@
 """Every CIM message the project writes keeps the element order of the IEC 61968-9/-100 schemas.
 
-The sequences below are the schemas' (MeterReadings.xsd, EndDeviceEvents.xsd, Message.xsd of
-2011) in this test's own words: element -> its children in the order the schema allows. A
+The sequences below are the schemas' (MeterReadings.xsd, EndDeviceEvents.xsd,
+EndDeviceControls.xsd, Message.xsd of 2011) in this test's own words: element -> its children in the order the schema allows. A
 child out of order, or one the sequence does not have, fails with its path.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from defusedxml.ElementTree import fromstring
 
-from integrations.cim import simulator
+from integrations.cim import end_device_controls, simulator
 from integrations.simulation import SimMeter, simulate_day
 from tests.integrations.conftest import sample
 
@@ -35,7 +35,7 @@ SEQUENCES: dict[str, tuple[str, ...]] = {
         "operationId",
     ),
     "object": ("mRID", "Name", "objectType"),
-    "Payload": ("MeterReadings", "EndDeviceEvents", "OperationSet", "Compressed", "Format"),
+    "Payload": ("MeterReadings", "EndDeviceEvents", "EndDeviceControls", "OperationSet", "Compressed", "Format"),
     # 61968-9 MeterReadings
     "MeterReadings": (
         "EndDeviceEventType", "MeterReading", "ReadingQualityType", "ReadingType", "LoadProfile", "RegisterGroup",
@@ -64,6 +64,18 @@ SEQUENCES: dict[str, tuple[str, ...]] = {
     "Assets": ("mRID", "serialNumber", "Names"),
     "EndDeviceEventDetails": ("name", "value"),
     "status": ("dateTime", "reason", "remark", "value"),
+    # 61968-9 EndDeviceControls (the Pan* choice and the timings are never written by us)
+    "EndDeviceControls": ("EndDeviceControl", "EndDeviceControlType"),
+    "EndDeviceControl": (
+        "mRID", "drProgramLevel", "drProgramMandatory", "issuerID", "issuerTrackingID", "priceSignal", "reason",
+        "PanDemandResponse", "PanDisplay", "PanPricing", "scheduleStrategy", "EndDeviceControlType",
+        "EndDeviceControlAttribute", "EndDeviceGroups", "EndDevices", "primaryDeviceTiming",
+        "secondaryDeviceTiming", "UsagePointGroups", "UsagePoints",
+    ),
+    # Inside EndDeviceControl it is a bare reference (@ref); at the top the type with its codes.
+    "EndDeviceControlType": ("mRID", "domain", "eventOrAction", "subDomain", "type", "Names"),
+    "EndDeviceControlAttribute": ("name", "value"),
+    "EndDevices": ("mRID", "serialNumber", "installCode", "isPan", "electronicAddress", "Names"),
 }  # fmt: skip
 
 
@@ -111,7 +123,20 @@ def written_messages() -> list[tuple[str, bytes]]:
         ("simulator end device events", simulator.end_device_events_message(days)),
         ("sample meter readings", sample("cim_meter_readings.xml")),
         ("sample end device events", sample("cim_end_device_events.xml")),
-    ]
+        *[
+            (f"HES command {action}", end_device_controls.request_message(
+                command_id="C-1", action=action, meter="S00000901", timestamp="2026-12-02T10:00:00+05:30",
+                reply_address="http://127.0.0.1/api/v1/hes/callbacks", reason="dues",
+            ))
+            for action in end_device_controls.CONTROL_TYPES
+        ],
+        ("HES command reply, failed", end_device_controls.response_message(
+            command_id="C-1", ok=False, timestamp="2026-12-02T10:00:00+05:30", error_code="meter_offline",
+        )),
+        ("HES relay event", end_device_controls.relay_events_message(
+            command_id="C-1", meter="S00000901", is_code=301, created="2026-12-02T10:00:00+05:30",
+        )),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "document"), written_messages(), ids=[n for n, _ in written_messages()])
@@ -131,4 +156,17 @@ def test_the_check_catches_meter_before_its_blocks_and_unknown_children() -> Non
         "MeterReadings/MeterReading/IntervalBlocks/IntervalReadings/timeStamp: after value, which the schema puts later",
         "MeterReadings/MeterReading/IntervalBlocks/IntervalReadings: after ReadingType, which the schema puts later",
         "MeterReadings/MeterReading/IntervalBlocks: after Meter, which the schema puts later",
+    ]
+
+
+def test_the_check_catches_end_devices_before_the_control_type() -> None:
+    wrong = (
+        b'<EndDeviceControls xmlns="http://iec.ch/TC57/2011/EndDeviceControls#"><EndDeviceControl>'
+        b"<EndDevices><Names><name>S1</name></Names><mRID>S1</mRID></EndDevices>"
+        b'<EndDeviceControlType ref="3.31.0.23"/><mRID>C-1</mRID></EndDeviceControl></EndDeviceControls>'
+    )
+    assert sorted(check(wrong)) == [
+        "EndDeviceControls/EndDeviceControl/EndDeviceControlType: after EndDevices, which the schema puts later",
+        "EndDeviceControls/EndDeviceControl/EndDevices/mRID: after Names, which the schema puts later",
+        "EndDeviceControls/EndDeviceControl/mRID: after EndDevices, which the schema puts later",
     ]
