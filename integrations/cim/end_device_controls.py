@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 
 from integrations.canonical import ParseError
 from integrations.cim.envelope import MESSAGE_NS, accepted_namespace
-from integrations.cim.event_types import IS_TO_CIM
+from integrations.cim.event_types import load_mapping
 from integrations.parsing import expat_parser, local_name, run_expat
 
 NOUN = "EndDeviceControls"
@@ -103,7 +103,7 @@ def relay_events_message(*, command_id: str, meter: str, is_code: int, created: 
     event = (
         f"<EndDeviceEvent><mRID>{cid}-{is_code}</mRID><createdDateTime>{escape(created)}</createdDateTime>"
         f"<issuerTrackingID>{cid}</issuerTrackingID><Assets><mRID>{meter_text}</mRID></Assets>"
-        f'<EndDeviceEventType ref="{IS_TO_CIM[is_code]}"/></EndDeviceEvent>'
+        f'<EndDeviceEventType ref="{load_mapping().to_cim[is_code]}"/></EndDeviceEvent>'
     )
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<EventMessage xmlns="{MESSAGE_NS}">'
