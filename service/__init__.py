@@ -35,7 +35,7 @@ PORT_NAMES = ("sms", "sms_http", "push", "hes", "billing")
 
 def create_app(config: Config | None = None, **ports: Any) -> Flask:
     """Build the application. `ports` replace outside-system adapters (sms, push, hes, billing)."""
-    from service import embedded, queues
+    from service import embedded, queues, unit_of_work
     from service.extensions import api, csrf, db, login_manager, migrate
 
     config = config or load_config()
@@ -88,6 +88,7 @@ def create_app(config: Config | None = None, **ports: Any) -> Flask:
     csrf.init_app(app)
     api.init_app(app)
     queues.init_app(app, config.redis_url or "")
+    unit_of_work.install()
 
     for area in AREAS:
         module = importlib.import_module(f"service.{area}")

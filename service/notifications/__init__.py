@@ -6,35 +6,14 @@ the outbox operations `notify.sms` / `notify.push`; approvals use `otp.issue` / 
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Flask, has_app_context
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from flask import Flask
 
 from service.notifications.sending import NotifyResult, notify
 
 __all__ = ["NotifyResult", "init_app", "notify"]
 
-_hooked = False
-
-
-def _after_commit(session: Session) -> None:
-    from service.notifications import jobs, sending
-
-    pending = sending.take_pending(session)
-    if pending and has_app_context():
-        jobs.enqueue_pending(pending)
-
-
-def _after_soft_rollback(session: Session, _previous: Any) -> None:
-    from service.notifications import sending
-
-    sending.take_pending(session)
-
 
 def init_app(app: Flask) -> None:
-    global _hooked
     from service.demo.seed import register_step
     from service.extensions import api, csrf
     from service.notifications import api as notifications_api
@@ -53,8 +32,3 @@ def init_app(app: Flask) -> None:
     register_periodic("notifications.sweep", 15, jobs.sweep)
     operations.register_operations()
     register_step("notifications", demo.seed_notifications)
-    if not _hooked:
-        # Rows reach RQ only once their transaction has committed; the sweep covers the rest.
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_soft_rollback", _after_soft_rollback)
-        _hooked = True

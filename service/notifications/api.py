@@ -27,6 +27,7 @@ from service.notifications.schemas import (
     OtpCreate,
     OtpVerify,
 )
+from service.unit_of_work import unit_of_work
 
 blp = Blueprint(
     "notifications_api", __name__, url_prefix="/api/v1", description="Notifications and staff OTPs"
@@ -111,13 +112,12 @@ def twilio_status() -> ResponseReturnValue:
     sid, status = params.get("MessageSid"), params.get("MessageStatus")
     if not sid or not status:
         fail(400, "invalid_callback", "MessageSid and MessageStatus are required.", field="MessageSid")
-    session = db.session()
-    row = recipients.apply_twilio_status(session, sid, status, params.get("ErrorCode"))
-    if row is None:
-        session.rollback()
-        fail(404, "unknown_message", f"No notification was sent as {sid!r}.", field="MessageSid")
-    result = {"notification_id": row.id, "status": row.status}
-    session.commit()
+    with unit_of_work() as uow:
+        row = recipients.apply_twilio_status(uow.session, sid, status, params.get("ErrorCode"))
+        if row is None:
+            fail(404, "unknown_message", f"No notification was sent as {sid!r}.", field="MessageSid")
+        result = {"notification_id": row.id, "status": row.status}
+        uow.commit()
     return jsonify(result), 200
 
 

@@ -8,16 +8,13 @@ affects at most the one message being sent.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from itertools import groupby
 
-from flask import current_app
-
-from service.extensions import db
 from service.notifications import delivery
 from service.notifications.engine import current_engine
-from service.queues import get_queue
+from service.notifications.queueing import BATCH, enqueue_pending
+from service.unit_of_work import unit_of_work
 
-BATCH = 50
+__all__ = ["BATCH", "enqueue_pending", "send_notification", "send_notifications", "sweep"]
 
 
 def send_notifications(notification_ids: list[int], as_of: str | None = None) -> dict[str, int]:
@@ -25,19 +22,16 @@ def send_notifications(notification_ids: list[int], as_of: str | None = None) ->
     engine = current_engine()
     now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
     counts: dict[str, int] = {}
-    session = db.session()
-    try:
+    with unit_of_work(remove=True) as uow:
         for notification_id in notification_ids:
-            work = delivery.claim(session, notification_id, now, engine)
-            session.commit()  # the claim is durable before the provider is called
+            work = delivery.claim(uow.session, notification_id, now, engine)
+            uow.commit()  # the claim is durable before the provider is called
             status = "skipped"
             if work is not None:
                 outcome = delivery.deliver(engine, work)
-                status = delivery.finish(session, notification_id, outcome, engine)
-                session.commit()
+                status = delivery.finish(uow.session, notification_id, outcome, engine)
+                uow.commit()
             counts[status] = counts.get(status, 0) + 1
-    finally:
-        db.session.remove()
     return counts
 
 
@@ -48,17 +42,8 @@ def send_notification(notification_id: int, as_of: str | None = None) -> str:
 def sweep(as_of: str | None = None) -> int:
     """Periodic: enqueue due rows (deferred, retrying, or lost with a Redis restart)."""
     now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
-    try:
-        due = delivery.due(db.session(), now)
-        db.session.commit()
-    finally:
-        db.session.remove()
+    with unit_of_work(remove=True) as uow:
+        due = delivery.due(uow.session, now)
+        uow.commit()
     enqueue_pending(due, now.isoformat())
     return len(due)
-
-
-def enqueue_pending(pending: list[tuple[int, str]], as_of: str | None = None) -> None:
-    for queue, rows in groupby(sorted(pending, key=lambda p: p[1]), key=lambda p: p[1]):
-        ids = [notification_id for notification_id, _ in rows]
-        for start in range(0, len(ids), BATCH):
-            get_queue(queue, current_app).enqueue(send_notifications, ids[start : start + BATCH], as_of)

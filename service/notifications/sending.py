@@ -21,6 +21,8 @@ from service.auth.models import User
 from service.masterdata.models import Consumer
 from service.notifications.engine import NotificationEngine, current_engine
 from service.notifications.models import DeviceToken, Notification, NotificationOptOut
+from service.notifications.queueing import enqueue_pending
+from service.unit_of_work import collect_after_commit
 
 PENDING_KEY = "cmdms.notifications_pending"
 COUNTED_STATUSES = ("queued", "sending", "sent", "delivered")
@@ -119,7 +121,7 @@ def notify(
         ).one()
         return NotifyResult(row.id, row.status, False)
     if status == "queued" and not_before <= now:  # deferred ones wait for the sweep
-        session.info.setdefault(PENDING_KEY, []).append((new_id, queue))
+        collect_after_commit(session, PENDING_KEY, (new_id, queue), enqueue_pending)
     return NotifyResult(new_id, status, True)
 
 
@@ -188,7 +190,3 @@ def _recent_informational(
         )
         or 0
     )
-
-
-def take_pending(session: Session) -> list[tuple[int, str]]:
-    return session.info.pop(PENDING_KEY, [])

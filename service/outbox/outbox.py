@@ -1,7 +1,8 @@
 """Adding outbox items inside a transaction and running them from RQ jobs.
 
-An item is enqueued on RQ only after its transaction commits (session after_commit hook);
-a periodic sweep re-enqueues pending items that are due, so nothing is lost when Redis is.
+An item is enqueued on RQ only after its transaction commits (an after-commit effect of the
+unit of work); a periodic sweep re-enqueues pending items that are due, so nothing is lost
+when Redis is.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from sqlalchemy.orm import Session
 
 from service.outbox.handlers import OPERATIONS, PermanentError
 from service.outbox.models import OutboxItem
+from service.queues import get_queue
+from service.unit_of_work import collect_after_commit
 
 log = logging.getLogger(__name__)
 PENDING_KEY = "cmdms.outbox_pending"
+RUN_ITEM = "service.outbox.jobs.run_item"  # by path: the jobs module imports this one
 MAX_BACKOFF = timedelta(hours=1)
 STALE_RUNNING = timedelta(minutes=10)
 
@@ -46,12 +50,17 @@ def add(
         stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
     item_id = session.execute(stmt.returning(OutboxItem.id)).scalar_one_or_none()
     if item_id is not None and not_before is None:
-        session.info.setdefault(PENDING_KEY, []).append((item_id, queue))
+        collect_after_commit(session, PENDING_KEY, (item_id, queue), enqueue_items)
     return item_id
 
 
-def take_pending(session: Session) -> list[tuple[int, str]]:
-    return session.info.pop(PENDING_KEY, [])
+def enqueue_items(items: list[tuple[int, str]], batch: int = 5_000) -> None:
+    """Put items on their RQ queues (after commit, and from the sweep), many per Redis round trip."""
+    for name in sorted({q for _, q in items}):
+        queue = get_queue(name)
+        ids = [i for i, q in items if q == name]
+        for k in range(0, len(ids), batch):
+            queue.enqueue_many([queue.prepare_data(RUN_ITEM, args=(i,)) for i in ids[k : k + batch]])
 
 
 def due_items(session: Session, limit: int = 1000) -> list[tuple[int, str]]:
@@ -139,4 +148,4 @@ def retry(session: Session, item_id: int) -> None:
         raise ValueError(f"outbox item {item_id} is not failed")
     item.status, item.attempts, item.done_at = "pending", 0, None
     item.next_attempt_at = datetime.now(UTC)
-    session.info.setdefault(PENDING_KEY, []).append((item.id, item.queue))
+    collect_after_commit(session, PENDING_KEY, (item.id, item.queue), enqueue_items)

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.orm import Session
-
-_hooked = False
 
 
 def init_app(app: Flask) -> None:
-    global _hooked
     from service.demo.seed import register_step
     from service.extensions import api, csrf
     from service.ops.periodic import register_periodic
@@ -24,10 +19,6 @@ def init_app(app: Flask) -> None:
     # Process files are validated at start-up: a broken file stops the app with file and element.
     app.extensions[library.KEY] = library.build()
     check_loaded(app)
-    if not _hooked:
-        event.listen(Session, "after_commit", timers.schedule_after_commit)
-        event.listen(Session, "after_soft_rollback", timers.forget_after_rollback)
-        _hooked = True
     csrf.exempt(processes_api.blp)
     api.register_blueprint(processes_api.blp)
     app.register_blueprint(views.bp)

@@ -16,6 +16,7 @@ from service.extensions import db
 from service.processes import batch, queue, webhooks
 from service.processes.library import workflows
 from service.processes.runtime import ProcessConflict, StartRequest, deliver_message, start_instance
+from service.unit_of_work import unit_of_work
 from workflows.engine import EngineError
 
 blp = Blueprint(
@@ -76,19 +77,18 @@ def start(args: dict[str, Any]) -> ResponseReturnValue:
         fail(422, "unknown_org_unit", "Give a known org_unit_code or ivrs_number.", field="org_unit_code")
     if not can_see(session, principal, org_unit_id):
         fail(403, "outside_your_org_unit", "That org unit is outside your area.")
-    try:
-        instance = start_instance(
-            session,
-            StartRequest(args["process_id"], args["data"], args["business_key"], org_unit_id),
-            principal.actor,
-        )
-    except ProcessConflict as exc:
-        session.rollback()
-        _conflict(exc)
-    except EngineError as exc:
-        session.rollback()
-        fail(422, "invalid_data", str(exc), field="data")
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            instance = start_instance(
+                session,
+                StartRequest(args["process_id"], args["data"], args["business_key"], org_unit_id),
+                principal.actor,
+            )
+        except ProcessConflict as exc:
+            _conflict(exc)
+        except EngineError as exc:
+            fail(422, "invalid_data", str(exc), field="data")
+        uow.commit()
     return jsonify({"instance_id": instance.id, "status": instance.status, "version": instance.version}), 201
 
 
@@ -121,14 +121,15 @@ def start_batch(args: dict[str, Any]) -> ResponseReturnValue:
             continue
         item = schema.load(raw)
         valid.append((index, (item["business_key"], item["org_unit"], item["data"])))
-    outcomes = batch.start_many(
-        session,
-        args["process"],
-        [item for _, item in valid],
-        principal.actor,
-        may_start_in=lambda org_unit_id: can_see(session, principal, org_unit_id),
-    )
-    session.commit()
+    with unit_of_work(session) as uow:
+        outcomes = batch.start_many(
+            session,
+            args["process"],
+            [item for _, item in valid],
+            principal.actor,
+            may_start_in=lambda org_unit_id: can_see(session, principal, org_unit_id),
+        )
+        uow.commit()
     # Outcomes are by position among the valid items: report the request's index.
     body = batch.outcomes_body(
         [
@@ -148,18 +149,20 @@ def webhook(system: str) -> ResponseReturnValue:
         fail(404, "unknown_system", f"No webhook secret is configured for {system!r}.")
     body = request.get_data(cache=False)
     session = db.session()
-    try:
-        webhooks.check_signature(
-            secret, request.headers.get("X-CMDMS-Timestamp"), request.headers.get("X-CMDMS-Signature"), body
-        )
-        answer = webhooks.receive(session, system, request.headers.get("Idempotency-Key", ""), body)
-    except webhooks.WebhookRefused as exc:
-        session.rollback()
-        fail(exc.status, exc.error, str(exc), **exc.details)
-    except EngineError as exc:
-        session.rollback()
-        fail(422, "invalid_data", str(exc))
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            webhooks.check_signature(
+                secret,
+                request.headers.get("X-CMDMS-Timestamp"),
+                request.headers.get("X-CMDMS-Signature"),
+                body,
+            )
+            answer = webhooks.receive(session, system, request.headers.get("Idempotency-Key", ""), body)
+        except webhooks.WebhookRefused as exc:
+            fail(exc.status, exc.error, str(exc), **exc.details)
+        except EngineError as exc:
+            fail(422, "invalid_data", str(exc))
+        uow.commit()
     return jsonify(answer.body), answer.status
 
 
@@ -169,23 +172,21 @@ def webhook(system: str) -> ResponseReturnValue:
 def complete(args: dict[str, Any], item_id: int) -> ResponseReturnValue:
     """Complete a work item with its form data; `version` guards against concurrent changes."""
     session = db.session()
-    try:
-        item = queue.complete(session, guards.current_principal(), item_id, args["data"], args["version"])
-    except LookupError:
-        session.rollback()
-        fail(404, "unknown_work_item", f"No work item {item_id} for you.")
-    except queue.FormInvalid as exc:
-        session.rollback()
-        fail(
-            422,
-            "invalid_form",
-            str(exc),
-            errors=[{"field": e.field, "message": e.message} for e in exc.errors],
-        )
-    except ProcessConflict as exc:
-        session.rollback()
-        _conflict(exc)
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            item = queue.complete(session, guards.current_principal(), item_id, args["data"], args["version"])
+        except LookupError:
+            fail(404, "unknown_work_item", f"No work item {item_id} for you.")
+        except queue.FormInvalid as exc:
+            fail(
+                422,
+                "invalid_form",
+                str(exc),
+                errors=[{"field": e.field, "message": e.message} for e in exc.errors],
+            )
+        except ProcessConflict as exc:
+            _conflict(exc)
+        uow.commit()
     return jsonify({"work_item_id": item.id, "status": item.status}), 200
 
 
@@ -196,13 +197,14 @@ def message(args: dict[str, Any]) -> ResponseReturnValue:
     """A message for a waiting instance (e.g. an HES callback by command id); kept if none waits yet."""
     session = db.session()
     principal = guards.current_principal()
-    instance_id = deliver_message(
-        session,
-        args["name"],
-        args["correlation_key"],
-        args["payload"],
-        principal.actor,
-        sender_org_unit_id=principal.org_unit_id,
-    )
-    session.commit()
+    with unit_of_work(session) as uow:
+        instance_id = deliver_message(
+            session,
+            args["name"],
+            args["correlation_key"],
+            args["payload"],
+            principal.actor,
+            sender_org_unit_id=principal.org_unit_id,
+        )
+        uow.commit()
     return jsonify({"delivered_to": instance_id, "kept": instance_id is None}), 202

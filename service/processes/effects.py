@@ -23,6 +23,8 @@ from service.processes.models import (
     ProcessTimer,
     WorkItem,
 )
+from service.processes.queueing import schedule_timers
+from service.unit_of_work import collect_after_commit
 from workflows.engine import Effects, ReadyUserTask, StepRecord, due_at
 
 TIMERS_PENDING_KEY = "cmdms.process_timers_pending"
@@ -188,8 +190,8 @@ def sync_timers(session: Session, instance: ProcessInstance, effects: Effects, n
             row.status = "cancelled"
     if added:
         session.flush()
-        pending = session.info.setdefault(TIMERS_PENDING_KEY, [])
-        pending += [(row.id, row.fire_at) for row in added]
+        for row in added:
+            collect_after_commit(session, TIMERS_PENDING_KEY, (row.id, row.fire_at), schedule_timers)
 
 
 def sync_message_waits(session: Session, instance: ProcessInstance, effects: Effects, new: bool) -> None:

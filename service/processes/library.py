@@ -12,11 +12,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from service.processes.models import ProcessDefinitionVersion
+from service.unit_of_work import collect_after_commit, collected
 from workflows.engine import Engine
 from workflows.specs import ProcessDefinition, ProcessLibrary
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent.parent / "workflows"
 KEY = "cmdms.workflows"
+STORED_KEY = "cmdms.stored_definitions"
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,11 @@ def definition_for(session: Session, process_id: str, spec_hash: str) -> Process
 
 def store_definition(session: Session, definition: ProcessDefinition) -> None:
     """Keep the XML of a version once (an instance may need it after the file changed)."""
-    done: set[str] = session.info.setdefault("cmdms.stored_definitions", set())
     key = definition.spec_hash + definition.process_id
     bind: Any = session.get_bind()
     database = str(bind.url)
-    if key in done or (database, key) in _STORED:  # one round trip per version, not per start
-        return
+    if (database, key) in _STORED or (database, key) in collected(session, STORED_KEY):
+        return  # one round trip per version, not per start
     session.execute(
         insert(ProcessDefinitionVersion)
         .values(
@@ -99,15 +100,9 @@ def store_definition(session: Session, definition: ProcessDefinition) -> None:
         )
         .on_conflict_do_nothing()
     )
-    done.add(key)
-    session.info.setdefault("cmdms.stored_definitions_pending", set()).add((database, key))
+    # Known stored for good once the transaction commits; a rollback forgets them.
+    collect_after_commit(session, STORED_KEY, (database, key), _STORED.update, group=None)
 
 
-# Versions known to be stored, per database (filled after commit; a rollback forgets them).
+# Versions known to be stored, per database.
 _STORED: set[tuple[str, str]] = set()
-
-
-def remember_stored(session: Session) -> None:
-    """after_commit: the versions inserted in that transaction are now stored for good."""
-    _STORED.update(session.info.pop("cmdms.stored_definitions_pending", set()))
-    session.info.pop("cmdms.stored_definitions", None)

@@ -6,46 +6,17 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.audit.log import Actor
-from service.extensions import db
 from service.processes.models import ProcessTimer
-from service.processes.runtime import TIMERS_PENDING_KEY, ProcessConflict, ProcessNotFound, advance_instance
-from service.queues import get_queue
+from service.processes.runtime import ProcessConflict, ProcessNotFound, advance_instance
+from service.unit_of_work import unit_of_work
 from workflows.engine import EngineError, TimersDue
 
 log = logging.getLogger(__name__)
 TIMER_ACTOR = Actor("system", "timer")
-
-
-def schedule_after_commit(session: Session) -> None:
-    """Session after_commit hook: put the timers of the committed transaction on RQ's schedule."""
-    from service.processes.library import remember_stored
-
-    remember_stored(session)
-    pending = session.info.pop(TIMERS_PENDING_KEY, [])
-    if not pending or not has_app_context():
-        return
-    queue = get_queue("default", current_app)
-    for timer_id, fire_at in pending:
-        try:
-            queue.enqueue_at(
-                fire_at,
-                fire_timer_job,
-                timer_id,
-                job_id=f"process-timer-{timer_id}-{fire_at.timestamp():.0f}",
-            )
-        except Exception:  # noqa: BLE001 - Redis down: the periodic sweep fires it from the table
-            log.warning("could not schedule timer %s on RQ; the sweep will fire it", timer_id)
-
-
-def forget_after_rollback(session: Session, _previous: object) -> None:
-    session.info.pop(TIMERS_PENDING_KEY, None)
-    session.info.pop("cmdms.stored_definitions", None)
-    session.info.pop("cmdms.stored_definitions_pending", None)
 
 
 def fire_timer(session: Session, timer_id: int, now: datetime | None = None) -> bool:
@@ -80,25 +51,22 @@ def due_timer_ids(session: Session, now: datetime | None = None, limit: int = 50
 
 def fire_timer_job(timer_id: int) -> str:
     """RQ job (scheduled with enqueue_at)."""
-    try:
-        fired = fire_timer(db.session(), timer_id)
-        db.session.commit()
-    finally:
-        db.session.remove()
+    with unit_of_work(remove=True) as uow:
+        fired = fire_timer(uow.session, timer_id)
+        uow.commit()
     return "fired" if fired else "skipped"
 
 
 def sweep_timers() -> int:
     """Periodic job: fire every due timer from the table, one transaction each."""
     fired = 0
-    try:
-        for timer_id in due_timer_ids(db.session()):
+    with unit_of_work(remove=True) as uow:
+        timer_ids = due_timer_ids(uow.session)
+        for timer_id in timer_ids:
             try:
-                fired += fire_timer(db.session(), timer_id)
-                db.session.commit()
+                fired += fire_timer(uow.session, timer_id)
+                uow.commit()
             except Exception:
-                db.session.rollback()
+                uow.rollback()
                 log.exception("timer %s failed to fire", timer_id)
-    finally:
-        db.session.remove()
     return fired

@@ -21,6 +21,7 @@ from service.processes import incidents, queue
 from service.processes.library import definition_for, workflows
 from service.processes.models import Incident, ProcessEvent, ProcessInstance, SavedFilter, WorkItem
 from service.processes.runtime import ProcessConflict
+from service.unit_of_work import unit_of_work
 from workflows import forms
 from workflows.diagram import render_svg
 
@@ -168,25 +169,22 @@ def task(
 def _act(item_id: int, action: str) -> Response:
     principal = _principal()
     session = db.session()
-    try:
-        if action == "claim":
-            queue.claim(session, principal, item_id)
-            message = "Task claimed: it is in your queue."
-        elif action == "unclaim":
-            queue.unclaim(session, principal, item_id)
-            message = "Task released to the group."
-        else:
-            username = request.form.get("username", "").strip()
-            queue.reassign(session, principal, item_id, username)
-            message = f"Task reassigned to {username}."
-        session.commit()
-        flash(message, "info")
-    except LookupError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    except (ProcessConflict, queue.NotAllowed) as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    with unit_of_work(session) as uow:
+        try:
+            if action == "claim":
+                queue.claim(session, principal, item_id)
+                message = "Task claimed: it is in your queue."
+            elif action == "unclaim":
+                queue.unclaim(session, principal, item_id)
+                message = "Task released to the group."
+            else:
+                username = request.form.get("username", "").strip()
+                queue.reassign(session, principal, item_id, username)
+                message = f"Task reassigned to {username}."
+            uow.commit()
+            flash(message, "info")
+        except (LookupError, ProcessConflict, queue.NotAllowed) as exc:
+            flash(str(exc), "error")
     return redirect(request.form.get("next") or url_for("processes.task", item_id=item_id))
 
 
@@ -216,17 +214,19 @@ def complete(item_id: int) -> Any:
     version = request.form.get("version", type=int)
     session = db.session()
     if not errors:
-        try:
-            queue.complete(session, _principal(), item_id, values, version)
-            session.commit()
-            flash(f"{item.name} done.", "info")
-            return redirect(url_for("processes.queue"))
-        except queue.FormInvalid as exc:
-            session.rollback()
-            errors = exc.errors
-        except ProcessConflict as exc:
-            session.rollback()
-            flash(str(exc), "error")
+        conflict: str | None = None
+        with unit_of_work(session) as uow:
+            try:
+                queue.complete(session, _principal(), item_id, values, version)
+                uow.commit()
+                flash(f"{item.name} done.", "info")
+                return redirect(url_for("processes.queue"))
+            except queue.FormInvalid as exc:
+                errors = exc.errors
+            except ProcessConflict as exc:
+                conflict = str(exc)
+        if conflict is not None:
+            flash(conflict, "error")
             return task(item_id, values=values), 409
     flash("Please correct the marked fields.", "error")
     return task(item_id, errors=errors, values=values), 422
@@ -241,16 +241,15 @@ def bulk() -> Response:
     if action not in ("approve", "reject"):
         flash("Choose approve or reject.", "error")
         return redirect(url_for("processes.queue"))
-    try:
-        done = queue.bulk_action(session, _principal(), ids, action)
-        session.commit()
-        flash(f"{len(done)} task(s) {'approved' if action == 'approve' else 'rejected'}.", "info")
-    except (ValueError, LookupError, queue.FormInvalid) as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    except ProcessConflict as exc:
-        session.rollback()
-        flash(f"Nothing done: {exc}", "error")
+    with unit_of_work(session) as uow:
+        try:
+            done = queue.bulk_action(session, _principal(), ids, action)
+            uow.commit()
+            flash(f"{len(done)} task(s) {'approved' if action == 'approve' else 'rejected'}.", "info")
+        except (ValueError, LookupError, queue.FormInvalid) as exc:
+            flash(str(exc), "error")
+        except ProcessConflict as exc:
+            flash(f"Nothing done: {exc}", "error")
     return redirect(
         url_for("processes.queue") + ("?" + request.form["query"] if request.form.get("query") else "")
     )
@@ -336,16 +335,16 @@ def incident_action(incident_id: int, action: str) -> Response:
         owner.org_unit_id is not None and not can_see(session, principal, owner.org_unit_id)
     ):
         abort(404)
-    try:
-        if action == "retry":
-            incidents.retry_incident(session, incident_id, principal.actor)
-        else:
-            incidents.skip_incident(session, incident_id, principal.actor)
-        session.commit()
-        flash(f"Incident {incident_id}: {action} done.", "info")
-    except (ProcessConflict, LookupError, ValueError) as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    with unit_of_work(session) as uow:
+        try:
+            if action == "retry":
+                incidents.retry_incident(session, incident_id, principal.actor)
+            else:
+                incidents.skip_incident(session, incident_id, principal.actor)
+            uow.commit()
+            flash(f"Incident {incident_id}: {action} done.", "info")
+        except (ProcessConflict, LookupError, ValueError) as exc:
+            flash(str(exc), "error")
     return redirect(url_for("processes.instance", instance_id=instance_id))
 
 

@@ -23,11 +23,11 @@ from integrations.scada.energy import parse_energy_csv, parse_energy_json
 from service.api_errors import fail
 from service.audit.log import Actor
 from service.auth.guards import current_principal, require
-from service.extensions import db
 from service.readings import cim
 from service.readings.amr_drop import check_nameplates
 from service.readings.event_types import event_type_mapping
 from service.readings.ingest import IngestResult, ingest_batch
+from service.unit_of_work import unit_of_work
 
 bp = Blueprint(
     "adapters", __name__, url_prefix="/api/v1", description="Readings and events from outside systems"
@@ -92,17 +92,13 @@ def _store(parse: Parser, data: bytes, *, nameplates: bool = False) -> Any:
 
 def _store_batch(batch: CanonicalBatch, *, nameplates: bool = False) -> Any:
     principal = current_principal()
-    session = db.session()
-    try:
+    with unit_of_work() as uow:
         if nameplates:
-            batch.rejects.extend(check_nameplates(session, batch.nameplates))
+            batch.rejects.extend(check_nameplates(uow.session, batch.nameplates))
         result = ingest_batch(
-            session, batch, actor=Actor(principal.kind, principal.name), org_unit_id=principal.org_unit_id
+            uow.session, batch, actor=Actor(principal.kind, principal.name), org_unit_id=principal.org_unit_id
         )
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
+        uow.commit()
     return _answer(result, batch)
 
 
@@ -159,27 +155,23 @@ def _cim(noun: str, read: Callable[..., Any], verb: str | None) -> Any:
     principal = current_principal()
     if message.header.source is None:
         message.batch.source = f"cim:{principal.name}"  # a bare payload names no Source
-    session = db.session()
     try:
-        result = cim.apply(
-            session,
-            message.header,
-            message.batch,
-            actor=Actor(principal.kind, principal.name),
-            qualities=getattr(message, "qualities", None),
-            org_unit_id=principal.org_unit_id,
-        )
-        session.commit()
+        with unit_of_work() as uow:
+            result = cim.apply(
+                uow.session,
+                message.header,
+                message.batch,
+                actor=Actor(principal.kind, principal.name),
+                qualities=getattr(message, "qualities", None),
+                org_unit_id=principal.org_unit_id,
+            )
+            uow.commit()
     except cim.Refused as exc:
-        session.rollback()
         if wants_json:
             fail(400, "unsupported_verb", exc.reason)
         return _xml(
             cim.reply(noun, message.header, now=now, refusal=exc.reason, refusal_code="unsupported_verb")
         )
-    except Exception:
-        session.rollback()
-        raise
     answer = cim.reply(noun, message.header, now=now, result=result)
     if wants_json:
         body, _ = _answer(result, message.batch)

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 from integrations.amr.cdf import parse_cdf
 from integrations.canonical import CanonicalBatch, Nameplate, ParseError, Reject
 from service.audit.log import Actor
-from service.extensions import db
 from service.masterdata.models import Meter
 from service.readings.ingest import IngestResult, ingest_batch
+from service.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 DROP_ACTOR = Actor("system", "amr-drop")
@@ -152,25 +152,21 @@ def scan(
 
 def _process(claimed: Path, drop_dir: Path, processed: Path, failed: Path, actor: Actor) -> FileOutcome:
     name = claimed.name
-    session = db.session()
     try:
-        if claimed.stat().st_size > MAX_FILE_BYTES:
-            raise ParseError(f"file is over the limit of {MAX_FILE_BYTES} bytes", "too_large")
-        result = ingest_cdf(session, claimed.read_bytes(), name, actor)
-        session.commit()
+        with unit_of_work(remove=True) as uow:
+            if claimed.stat().st_size > MAX_FILE_BYTES:
+                raise ParseError(f"file is over the limit of {MAX_FILE_BYTES} bytes", "too_large")
+            result = ingest_cdf(uow.session, claimed.read_bytes(), name, actor)
+            uow.commit()
     except ParseError as exc:
-        session.rollback()
         target = _free_name(failed, name)
         os.replace(claimed, target)
         target.with_name(target.name + ".reason.txt").write_text(f"{exc.code}: {exc.reason}\n")
         log.warning("AMR file %s refused: %s", name, exc.reason)
         return FileOutcome(name, "failed", {"error": exc.code, "message": exc.reason})
     except Exception:
-        session.rollback()
         os.replace(claimed, _free_name(drop_dir, name))  # a database or disk fault: try again next scan
         raise
-    finally:
-        db.session.remove()
     target = _free_name(processed, name)
     os.replace(claimed, target)
     detail = result.as_dict()

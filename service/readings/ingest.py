@@ -23,6 +23,8 @@ from service.auth.scoping import visible_org_unit_ids
 from service.masterdata.models import Dtr, Feeder, Meter
 from service.readings import partitions, quarantine, store
 from service.readings.models import IngestBatch
+from service.readings.queueing import enqueue_vee
+from service.unit_of_work import collect_after_commit
 
 VEE_PENDING_KEY = "cmdms.readings_vee_pending"
 IST_OFFSET_S = 19_800  # grids of 60 min and more follow IST hours and days (UTC+05:30)
@@ -135,7 +137,7 @@ def ingest_batch(
         None,
         {"source": batch.source, **result.counts()},
     )
-    session.info.setdefault(VEE_PENDING_KEY, []).append(batch_id)
+    collect_after_commit(session, VEE_PENDING_KEY, batch_id, enqueue_vee)
     return result
 
 

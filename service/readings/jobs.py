@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.extensions import db
-from service.queues import INGEST, VEE, get_queue
-from service.readings import hooks, partitions, quarantine
+from service.readings import hooks, partitions, quarantine, queueing
 from service.readings.models import IngestBatch
+from service.unit_of_work import collect_after_commit, unit_of_work
 
 log = logging.getLogger(__name__)
 REPLAY_PENDING_KEY = "cmdms.readings_replay_pending"
@@ -21,71 +20,50 @@ REQUEUE_AFTER = timedelta(minutes=10)
 
 def batch_stored(batch_id: int) -> str:
     """Run every registered validator on a stored batch, then mark it validated."""
-    session = db.session()
-    try:
-        batch = session.scalar(
+    with unit_of_work(remove=True) as uow:
+        batch = uow.session.scalar(
             select(IngestBatch).where(IngestBatch.id == batch_id).with_for_update(skip_locked=True)
         )
         if batch is None or batch.status != "stored":
-            session.rollback()
             return "skipped"
         for validator in list(hooks.VALIDATORS):
-            validator(session, batch_id)
+            validator(uow.session, batch_id)
         batch.status, batch.validated_at = "validated", datetime.now(UTC)
-        session.commit()
+        uow.commit()
         return "validated"
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        db.session.remove()
 
 
 def enqueue_batch_stored(batch_id: int) -> None:
-    # A fixed job id: a re-queued batch replaces its own waiting job instead of adding one.
-    get_queue(VEE).enqueue(batch_stored, batch_id, job_id=f"readings-vee-batch-{batch_id}")
+    queueing.enqueue_vee([batch_id])
 
 
-def requeue_stored_batches() -> int:
+def requeue_stored_batches(now: datetime | None = None) -> int:
     """Periodic: queue VEE again for batches whose job was lost."""
-    session = db.session()
-    try:
+    now = now or datetime.now(UTC)
+    with unit_of_work(remove=True) as uow:
         ids = list(
-            session.scalars(
+            uow.session.scalars(
                 select(IngestBatch.id)
-                .where(
-                    IngestBatch.status == "stored",
-                    IngestBatch.received_at < datetime.now(UTC) - REQUEUE_AFTER,
-                )
+                .where(IngestBatch.status == "stored", IngestBatch.received_at < now - REQUEUE_AFTER)
                 .order_by(IngestBatch.id)
                 .limit(10_000)
             )
         )
-        session.rollback()
-    finally:
-        db.session.remove()
-    for batch_id in ids:
-        enqueue_batch_stored(batch_id)
+    queueing.enqueue_vee(ids)
     return len(ids)
 
 
 def replay_quarantine() -> dict[str, int]:
     """Replay quarantined rows whose meter (feeder, DTR) now exists, a chunk per transaction."""
     total = {"groups": 0, "rows": 0, "stored": 0}
-    try:
+    with unit_of_work(remove=True) as uow:
         while True:
-            session = db.session()
-            done = quarantine.replay(session)
-            session.commit()
+            done = quarantine.replay(uow.session)
+            uow.commit()
             for key in total:
                 total[key] += done[key]
             if done["groups"] < quarantine.REPLAY_CHUNK:
                 break
-    except Exception:
-        db.session.rollback()
-        raise
-    finally:
-        db.session.remove()
     if total["groups"]:
         log.info("quarantine replay: %s", total)
     return total
@@ -93,24 +71,18 @@ def replay_quarantine() -> dict[str, int]:
 
 def request_replay(session: Session) -> None:
     """Master-data upserts call this in their transaction: replay runs once they commit."""
-    session.info[REPLAY_PENDING_KEY] = True
+    collect_after_commit(session, REPLAY_PENDING_KEY, True, queueing.enqueue_replay)
 
 
 def enqueue_replay() -> None:
-    get_queue(INGEST).enqueue(replay_quarantine)
+    queueing.enqueue_replay()
 
 
-def create_partitions_ahead() -> list[str]:
+def create_partitions_ahead(today: date | None = None) -> list[str]:
     """Daily: the current month and the next two, for every measurement table."""
-    session = db.session()
-    try:
-        created = partitions.ensure_ahead(session)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        db.session.remove()
+    with unit_of_work(remove=True) as uow:
+        created = partitions.ensure_ahead(uow.session, today)
+        uow.commit()
     return created
 
 
@@ -121,13 +93,7 @@ def reclassify_event_types() -> dict[str, int]:
     from service import app_config
     from service.readings import event_types
 
-    session = db.session()
-    try:
-        done = event_types.reclassify(session, event_types.event_type_mapping(app_config(current_app)))
-        session.commit()
-        return done
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        db.session.remove()
+    with unit_of_work(remove=True) as uow:
+        done = event_types.reclassify(uow.session, event_types.event_type_mapping(app_config(current_app)))
+        uow.commit()
+    return done

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from rules import determinants as math
 from rules.frames import IST_OFFSET_SECONDS, quality_codes
+from service.outbox import outbox
 from service.readings.store import raw_connection
 from service.vee.determinants import BILLABLE, OPERATION, _failure_counts, _payload, period_bounds
 
@@ -269,11 +270,4 @@ def publish_many(
 
 def enqueue_pushes(items: list[tuple[int, str]], batch: int = 5_000) -> None:
     """Enqueue committed outbox pushes on RQ, many jobs per Redis round trip."""
-    from service.outbox.jobs import run_item
-    from service.queues import get_queue
-
-    for name in sorted({q for _, q in items}):
-        queue = get_queue(name)
-        ids = [i for i, q in items if q == name]
-        for k in range(0, len(ids), batch):
-            queue.enqueue_many([queue.prepare_data(run_item, args=(i,)) for i in ids[k : k + batch]])
+    outbox.enqueue_items(items, batch)

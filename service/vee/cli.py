@@ -35,16 +35,15 @@ def check(directory: Path) -> None:
 def rerun(serials: tuple[str, ...], start: datetime, end: datetime) -> None:
     """Re-run VEE for meters over local days [from, to] (results replace earlier ones)."""
     from service.audit.log import CLI_ACTOR
-    from service.extensions import db
+    from service.unit_of_work import unit_of_work
     from service.vee.rerun import rerun_range
 
-    session = db.session()
-    try:
-        summary = rerun_range(session, CLI_ACTOR, list(serials), start.date(), end.date())
-        session.commit()
-    except ValueError as exc:
-        session.rollback()
-        raise click.ClickException(str(exc)) from exc
+    with unit_of_work() as uow:
+        try:
+            summary = rerun_range(uow.session, CLI_ACTOR, list(serials), start.date(), end.date())
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        uow.commit()
     click.echo(summary.as_dict())
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.extensions import db
 from service.queues import BULK, get_queue
+from service.unit_of_work import after_commit, unit_of_work
 from service.vee.bulk import compute_for_period, enqueue_pushes, publish_many
 from service.vee.determinants import period_bounds
 
@@ -51,16 +51,11 @@ def run_chunk(
 
 def determinants_chunk(period: str, first_id: int, last_id: int) -> dict[str, int]:
     """RQ job (bulk queue): one chunk of a month's determinants, in its own transaction."""
-    session = db.session()
-    try:
-        summary, pushes = run_chunk(session, period, first_id, last_id)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        db.session.remove()
-    enqueue_pushes(pushes)  # after commit; if Redis fails here, the outbox sweep sends them
+    with unit_of_work(remove=True) as uow:
+        summary, pushes = run_chunk(uow.session, period, first_id, last_id)
+        # If Redis fails here, the outbox sweep sends them.
+        after_commit(uow.session, lambda: enqueue_pushes(pushes), group="redis")
+        uow.commit()
     return summary
 
 
