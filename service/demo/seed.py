@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ class DemoContext:
     seed: int
     consumers: int
     summary: DemoSummary
+    now: datetime  # the seed's clock: steps date their samples from it, never from the wall clock
     notes: list[str] = field(default_factory=list)
 
 
@@ -42,12 +44,14 @@ class SeedResult:
         return "\n".join([self.summary.describe(), *self.notes])
 
 
-def seed_demo(session: Session, consumers: int = 10_000, seed: int = 42) -> SeedResult:
+def seed_demo(
+    session: Session, consumers: int = 10_000, seed: int = 42, now: datetime | None = None
+) -> SeedResult:
     from service.audit.log import Actor, record
 
     summary = seed_masterdata(session, consumers=consumers, seed=seed)
     seed_users(session, summary)
-    context = DemoContext(seed=seed, consumers=consumers, summary=summary)
+    context = DemoContext(seed=seed, consumers=consumers, summary=summary, now=now or datetime.now(UTC))
     for _, step in STEPS:
         step(session, context)
     record(

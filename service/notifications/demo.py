@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,8 +21,11 @@ def seed_notifications(session: Session, context: DemoContext) -> None:
     ).all()
     if not consumers:
         return
-    # Daytime in India, so the informational ones are not held for quiet hours.
-    now = datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)
+    # Daytime in India (11:30 IST), so the informational ones are not held for quiet hours, and
+    # not after the seed's clock, so they are due at once whatever the hour of seeding.
+    now = context.now.astimezone(UTC).replace(hour=6, minute=0, second=0, microsecond=0)
+    if now > context.now:
+        now -= timedelta(days=1)
     restored = (now + timedelta(hours=5, minutes=30)).strftime("%d-%m %H:%M")
     samples = [
         ("planned_outage", {"area": "Arera Colony feeder 11", "start": "10:00 tomorrow", "end": "14:00"}),

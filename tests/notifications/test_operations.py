@@ -60,3 +60,23 @@ def test_demo_seeds_notices_that_go_out_through_the_console_channel(app, session
     assert {n.status for n in rows} == {"sent"}
     assert {n.provider for n in rows} == {"console"}
     assert len(console.sent) == 6
+
+
+def test_demo_seeded_before_six_utc_queues_notices_due_at_once(app, session, engine, run_jobs):
+    from datetime import UTC, datetime
+
+    from notifications.console import ConsoleSms
+    from service.demo.seed import seed_demo
+
+    clock = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 08:30 IST: before the sample time of 06:00 UTC
+    console = ConsoleSms()
+    engine.sms = console
+    seed_demo(session, consumers=60, seed=7, now=clock)
+    session.commit()
+    rows = session.scalars(select(Notification)).all()
+    assert len(rows) == 6
+    assert all(n.next_attempt_at <= clock for n in rows), [n.next_attempt_at for n in rows]
+    run_jobs("default", "urgent")
+    session.expire_all()
+    assert {n.status for n in session.scalars(select(Notification))} == {"sent"}
+    assert len(console.sent) == 6

@@ -26,12 +26,19 @@ def test_daily_job_creates_current_and_next_two_months_for_every_table(session: 
     assert partitions.ensure_ahead(session(), today=date(2031, 12, 17)) == []  # idempotent
 
 
-def test_partitions_ahead_job_is_scheduled_daily(app: Any) -> None:
+def test_partitions_ahead_job_is_scheduled_daily_and_commits_the_months_ahead(app: Any, session: Any) -> None:
     from service.ops.periodic import PERIODIC
 
     task = PERIODIC["readings.partitions_ahead"]
     assert (task.job, task.every_seconds) == (jobs.create_partitions_ahead, 86400)
-    assert jobs.create_partitions_ahead() is not None
+    created = jobs.create_partitions_ahead(today=date(2033, 6, 5))
+    expected = {
+        f"{table}_{month}" for table in partitions.PARTITIONED for month in ("2033_06", "2033_07", "2033_08")
+    }
+    assert sorted(created) == sorted(expected)
+    for table in partitions.PARTITIONED:
+        assert {f"{table}_2033_06", f"{table}_2033_07", f"{table}_2033_08"} <= _partitions_of(session, table)
+    assert jobs.create_partitions_ahead(today=date(2033, 6, 5)) == []  # committed: a re-run finds them
 
 
 def test_batch_spanning_months_gets_its_partitions_on_demand(session: Any, meters: Any, ingest: Any) -> None:
