@@ -14,7 +14,8 @@ from service.auth.guards import current_principal, require
 from service.auth.scoping import can_see
 from service.extensions import db
 from service.masterdata.models import Consumer, Meter
-from service.vee import determinants, insight
+from service.unit_of_work import unit_of_work
+from service.vee import determinants, insight, rulebook
 from service.vee.edits import EditError, edit_interval
 from service.vee.rerun import rerun_range
 
@@ -61,12 +62,12 @@ def rerun() -> Any:
         org = session.scalar(select(Meter.org_unit_id).where(Meter.serial_number == serial))
         if org is not None and not can_see(session, principal, org):
             fail(404, "unknown_meter", f"Unknown meter {serial!r}.", field="meters")
-    try:
-        summary = rerun_range(session, principal.actor, serials, _date(body, "from"), _date(body, "to"))
-    except ValueError as exc:
-        session.rollback()
-        fail(422, "invalid_rerun", str(exc))
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            summary = rerun_range(session, principal.actor, serials, _date(body, "from"), _date(body, "to"))
+        except ValueError as exc:
+            fail(422, "invalid_rerun", str(exc))
+        uow.commit()
     return summary.as_dict()
 
 
@@ -92,12 +93,12 @@ def edit() -> Any:
     meter = session.scalar(select(Meter).where(Meter.serial_number == serial))
     if meter is None or not can_see(session, principal, meter.org_unit_id):
         fail(404, "unknown_meter", f"Unknown meter {serial!r}.", field="meter")
-    try:
-        result = edit_interval(session, principal.actor, meter.id, channel, ts, float(value), reason)
-    except EditError as exc:
-        session.rollback()
-        fail(exc.status, exc.code, exc.message)
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            result = edit_interval(session, principal.actor, meter.id, channel, ts, float(value), reason)
+        except EditError as exc:
+            fail(exc.status, exc.code, exc.message)
+        uow.commit()
     return {**vars(result), "meter": serial}, 201
 
 
@@ -108,10 +109,18 @@ def rules() -> Any:
     days = request.args.get("days", "30")
     if not days.isdigit() or not 1 <= int(days) <= 366:
         fail(422, "invalid_field", "'days' must be 1..366.", field="days")
-    session = db.session()
-    rows = insight.rules_with_hits(session, current_principal(), int(days))
-    session.commit()  # a rule file change picked up here is recorded
+    rows = insight.rules_with_hits(db.session(), current_principal(), int(days))
     return {"rules": rows}
+
+
+@bp.route("/vee/rules/reload", methods=["POST"])
+@require("rules:write", roles=("analyst",))
+def reload_rules() -> Any:
+    """Pick up rule file changes now (the reload job does it every minute); each is audited."""
+    with unit_of_work() as uow:
+        changes = rulebook.reload_now(uow.session)
+        uow.commit()
+    return {"changes": [{"kind": c.kind, "file": c.file} for c in changes]}
 
 
 @bp.route("/vee/rules/<rule_id>/failures", methods=["GET"])

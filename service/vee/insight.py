@@ -34,7 +34,7 @@ def rules_with_hits(session: Session, principal: Principal, days: int = 30) -> l
         .order_by(OrgUnit.code)
     ).all()
     out = []
-    for rule_set in rulebook.rule_sets(session):
+    for rule_set in rulebook.recorded_rule_sets(session):
         for rule in rule_set.rules:
             days_ = {str(d): n for r, d, n in per_day if r == rule.id}
             orgs = {code: n for r, code, n in per_org if r == rule.id}

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.book import Change, RuleBook, unified_diff
-from rules.loader import RULES_DIR, RuleSet
+from rules.loader import RULES_DIR, RuleSet, load_text
 from service.audit.log import Actor, record
 from service.vee.models import RuleFile
 
@@ -49,6 +49,26 @@ def rule_sets(session: Session, data_kind: str | None = None) -> list[RuleSet]:
         sync(session, book, seed=not state["seeded"])
         state["checked"], state["seeded"] = time.monotonic(), True
     return book.rule_sets(data_kind)
+
+
+def reload_now(session: Session) -> list[Change]:
+    """Pick up rule file changes at once (a POST or the reload job; the caller commits)."""
+    state = _state(current_app)
+    book = state["book"]
+    assert isinstance(book, RuleBook)
+    changes = sync(session, book, seed=not state["seeded"])
+    state["checked"], state["seeded"] = time.monotonic(), True
+    return changes
+
+
+def recorded_rule_sets(session: Session) -> list[RuleSet]:
+    """The rule sets in force as recorded in the database, for reads: they never reload a file
+    (a changed file is picked up by the reload job or a POST) and write nothing."""
+    rows = session.execute(
+        select(RuleFile.file, RuleFile.content).where(RuleFile.content.is_not(None)).order_by(RuleFile.file)
+    ).all()
+    loaded = (load_text(row.content, row.file).rule_set for row in rows)
+    return [rule_set for rule_set in loaded if rule_set is not None]
 
 
 def sync(session: Session, book: RuleBook, seed: bool = False) -> list[Change]:

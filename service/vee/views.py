@@ -16,6 +16,7 @@ from service.auth.scoping import can_see
 from service.auth.views import role_required
 from service.extensions import db
 from service.masterdata.models import Meter
+from service.unit_of_work import unit_of_work
 from service.vee import insight
 from service.vee.edits import EditError, edit_interval
 from service.vee.rerun import local_days
@@ -30,9 +31,7 @@ EDIT_ROLES = ("analyst", "field_officer")
 def rules() -> str:
     raw = request.args.get("days", "30")
     days = min(int(raw), 366) if raw.isdigit() and int(raw) > 0 else 30
-    session = db.session()
-    rows = insight.rules_with_hits(session, for_user(current_user), days)
-    session.commit()
+    rows = insight.rules_with_hits(db.session(), for_user(current_user), days)
     return render_template("vee/rules.html", rules=rows, days=days)
 
 
@@ -90,14 +89,20 @@ def _post_edit(serial: str, day: date) -> Response:
     if meter is None:
         flash(f"Unknown meter {serial}.", "error")
         return back
-    try:
-        edit_interval(
-            session, for_user(current_user).actor, meter.id, "kwh", ts, value, request.form.get("reason", "")
-        )
-    except EditError as exc:
-        session.rollback()
-        flash(exc.message, "error")
-        return back
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            edit_interval(
+                session,
+                for_user(current_user).actor,
+                meter.id,
+                "kwh",
+                ts,
+                value,
+                request.form.get("reason", ""),
+            )
+        except EditError as exc:
+            flash(exc.message, "error")
+            return back
+        uow.commit()
     flash("Reading edited and re-validated.", "ok")
     return back

@@ -118,3 +118,36 @@ def test_rule_insight_counts_hits_per_day_and_org_unit_within_the_users_area(
     assert rows["SM-INT-SPIKE"]["hits"] == 0
     assert west.get("/api/v1/vee/rules/SM-INT-SPIKE/failures").get_json()["failures"] == []
     assert west.get("/api/v1/vee/rules?days=0").status_code == 422
+
+
+def test_reading_the_rules_writes_nothing_and_a_post_picks_up_a_changed_file(
+    app: Flask, session: Any, tmp_path: Path, network: dict[str, int], login: Any
+) -> None:
+    rules_dir = copy_rules(tmp_path)
+    rulebook.use_directory(app, rules_dir, reload_seconds=0)
+    rulebook.rule_sets(session)  # what the reload job does: the files are recorded
+    session.commit()
+    recorded = session.execute(text("SELECT file, sha256 FROM vee_rule_files ORDER BY file")).all()
+    audited = session.execute(text("SELECT count(*) FROM audit_log WHERE entity = 'rule_file'")).scalar_one()
+    edit(rules_dir / "smart-interval.yaml", "threshold_pct: 500", "threshold_pct: 350")
+
+    analyst = login("analyst")
+    rows = {r["id"]: r for r in analyst.get("/api/v1/vee/rules").get_json()["rules"]}
+    assert rows["SM-INT-SPIKE"]["parameters"]["threshold_pct"] == 500  # the version in force
+    page = analyst.get("/vee/rules")
+    assert page.status_code == 200
+    session.rollback()
+    assert (
+        session.execute(text("SELECT count(*) FROM audit_log WHERE entity = 'rule_file'")).scalar_one()
+        == audited
+    )
+    assert session.execute(text("SELECT file, sha256 FROM vee_rule_files ORDER BY file")).all() == recorded
+
+    reloaded = analyst.post("/api/v1/vee/rules/reload")
+    assert reloaded.status_code == 200, reloaded.get_json()
+    assert reloaded.get_json()["changes"] == [{"kind": "loaded", "file": "smart-interval.yaml"}]
+    rows = {r["id"]: r for r in analyst.get("/api/v1/vee/rules").get_json()["rules"]}
+    assert rows["SM-INT-SPIKE"]["parameters"]["threshold_pct"] == 350
+    session.rollback()
+    assert [key for key, _, _ in audit(session, "rules.loaded")][-1] == "smart-interval.yaml"
+    assert analyst.post("/api/v1/vee/rules/reload").get_json()["changes"] == []
