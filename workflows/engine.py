@@ -126,6 +126,7 @@ class TaskFailure:
     task_id: str
     bpmn_id: str
     message: str
+    kind: str = "script"  # script | timer (an expression that gives no time)
 
 
 @dataclass
@@ -191,11 +192,20 @@ class Engine:
             workflow.do_engine_steps(did_complete_task=did_complete)
         except (WorkflowException, SpiffWorkflowException, ScriptNotAllowed) as exc:
             failed = _errored_task(workflow)
-            failure = TaskFailure(
+            failure = _timer_failure(workflow, exc) if failed is None else None
+            failure = failure or TaskFailure(
                 task_id=str(failed.id) if failed else "",
                 bpmn_id=failed.task_spec.bpmn_id if failed else "",
                 message=_describe_error(exc),
             )
+        except Exception as exc:
+            # SpiffWorkflow raises plain ValueError / AttributeError for a timer value that is
+            # no date, duration or cycle: that timer is the failure; anything else is a bug.
+            failure = _timer_failure(workflow, exc)
+            if failure is None:
+                raise
+        if failure is None:
+            failure = _timer_failure(workflow)  # evaluated fine but gave no time: never silent
         effects = _collect(definition, workflow, calls, history, failure)
         state = WorkflowState(definition.process_id, definition.spec_hash, dump_state(workflow))
         return state, effects
@@ -259,7 +269,7 @@ def _apply(workflow: BpmnWorkflow, event: Event) -> Any:
         task = _task(workflow, event.task_id)
         if task.state != TaskState.ERROR:
             raise EngineError(f"task {task.task_spec.bpmn_id} has not failed")
-        task._set_state(TaskState.READY)
+        workflow.reset_from_task_id(task.id)  # the public way back to runnable (inputs from its parent)
         return None
     if isinstance(event, SkipTask):
         task = _task(workflow, event.task_id)
@@ -325,9 +335,11 @@ def _collect(
             continue
         event_definition = task.task_spec.event_definition
         if isinstance(event_definition, TimerEventDefinition):
-            fire_at = _fire_time(event_definition.details(task).value)
-            if fire_at is not None:
-                effects.timers.append(PendingTimer(str(task.id), task.task_spec.bpmn_id, fire_at))
+            effects.timers.append(
+                PendingTimer(
+                    str(task.id), task.task_spec.bpmn_id, _fire_time(event_definition.details(task).value)
+                )
+            )
         elif isinstance(event_definition, MessageEventDefinition):
             effects.messages.append(
                 AwaitedMessage(
@@ -343,16 +355,44 @@ def _collect(
     return effects
 
 
-def _fire_time(value: Any) -> datetime | None:
+def _fire_time(value: Any) -> datetime:
+    """When a waiting timer fires; raises ValueError when its value gives no time."""
     if isinstance(value, dict):  # cycle timers: the next occurrence
         value = value.get("next")
     if not isinstance(value, str):
-        return None
+        raise ValueError(f"the timer's value {value!r} is not a time")
     try:
         fired: datetime = TimerEventDefinition.get_datetime(value)
-        return fired
-    except Exception:  # noqa: BLE001 - an unparsable value must not stop the instance
-        return None
+    except Exception as exc:  # noqa: BLE001 - Spiff raises several kinds for a bad value
+        raise ValueError(f"the timer's value {value!r} is not a time: {exc}") from None
+    return fired
+
+
+def _timer_failure(workflow: BpmnWorkflow, raised: Exception | None = None) -> TaskFailure | None:
+    """The first reached timer whose expression fails or gives no time, put in ERROR so an admin
+    can retry (after fixing the data) or skip it. `raised`: what the engine step raised, if any
+    (the timer being entered is still FUTURE then)."""
+    states = TaskState.WAITING
+    if raised is not None:
+        states |= TaskState.FUTURE | TaskState.READY
+    for task in workflow.get_tasks(state=states):
+        event_definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(event_definition, TimerEventDefinition):
+            continue
+        reached = task.has_state(TaskState.WAITING) or (
+            task.parent and task.parent.has_state(TaskState.COMPLETED)
+        )
+        if not reached:
+            continue  # its data may still come
+        try:
+            _fire_time(event_definition.details(task).value)
+        except Exception as exc:  # noqa: BLE001 - whatever the expression did, it is this timer's failure
+            task.error()
+            reason = _describe_error(raised if raised is not None else exc)
+            return TaskFailure(
+                str(task.id), task.task_spec.bpmn_id, f"timer expression failed: {reason}", "timer"
+            )
+    return None
 
 
 def _correlation_key(workflow: BpmnWorkflow, task: Any) -> str | None:

@@ -6,6 +6,7 @@ on the version it started on after an analyst edits the file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -100,6 +101,35 @@ def content_hash(xml: str) -> str:
     return hashlib.sha256(xml.encode("utf-8")).hexdigest()
 
 
+def spec_hash(spec: Any, subprocess_specs: dict[str, Any]) -> str:
+    """A version's identity: the parsed process (tasks, flows, scripts, forms, timers), not the
+    file's bytes, so moving a shape in the modeller or renaming the file forks no version."""
+    registry = _spec_registry()
+    parsed = {
+        "spec": registry.convert(spec),
+        "subprocess_specs": {name: registry.convert(sub) for name, sub in sorted(subprocess_specs.items())},
+    }
+    text = json.dumps(_without_file_names(parsed), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def _spec_registry() -> Any:
+    from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+    from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+    from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
+
+    return BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, AsyncServiceTask: ServiceTaskConverter})
+
+
+def _without_file_names(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_file_names(v) for k, v in value.items() if k != "file"}
+    if isinstance(value, list):
+        return [_without_file_names(v) for v in value]
+    return value
+
+
 def parse_definitions(xml: str, file_name: str, check_scripts: bool = True) -> list[ProcessDefinition]:
     """Parse one BPMN file into its executable processes; raises DefinitionError."""
     if len(xml.encode("utf-8")) > MAX_FILE_BYTES:
@@ -130,9 +160,9 @@ def parse_definitions(xml: str, file_name: str, check_scripts: bool = True) -> l
         if line:
             message = f"line {line}: {message}"
         raise DefinitionError([Problem(file_name, element, message)]) from None
-    digest = content_hash(xml)
     definitions = []
     for process_id, spec, subprocess_specs in built:
+        digest = spec_hash(spec, subprocess_specs)
         definitions.append(
             _describe(process_id, spec, subprocess_specs, xml, file_name, digest, check_scripts)
         )
@@ -272,40 +302,51 @@ def _event_kinds(spec: Any, subprocess_specs: dict[str, Any]) -> list[tuple[str,
 
 
 class ProcessLibrary:
-    """Definitions by content hash, and the current definition of each process id."""
+    """Definitions by spec hash, and the current definition of each process id."""
 
     def __init__(self) -> None:
         self.by_hash: dict[tuple[str, str], ProcessDefinition] = {}
         self.current: dict[str, ProcessDefinition] = {}
         self.files: dict[str, str] = {}  # process id -> file path
+        self._parsed: dict[tuple[str, bool], list[ProcessDefinition]] = {}  # (content hash, checked)
 
     def add_xml(
         self, xml: str, file_name: str, make_current: bool = True, check_scripts: bool = True
     ) -> list[ProcessDefinition]:
-        digest = content_hash(xml)
-        cached = [d for (h, _), d in self.by_hash.items() if h == digest]
-        definitions = cached or parse_definitions(xml, file_name, check_scripts)
-        for definition in definitions:
-            self.by_hash[(digest, definition.process_id)] = definition
-            if make_current:
-                self.current[definition.process_id] = definition
-                self.files[definition.process_id] = file_name
+        definitions = self._parse(xml, file_name, check_scripts)
+        self._register(definitions, file_name, make_current)
         return definitions
 
     def add_file(self, path: Path) -> list[ProcessDefinition]:
         return self.add_xml(path.read_text(encoding="utf-8"), str(path))
 
     def add_directory(self, directory: Path) -> list[ProcessDefinition]:
-        found = []
+        """All of the folder's files or none: one broken file leaves the library as it was."""
+        parsed: list[tuple[str, list[ProcessDefinition]]] = []
         problems: list[Problem] = []
         for path in sorted(directory.glob("*.bpmn")):
             try:
-                found += self.add_file(path)
+                parsed.append((str(path), self._parse(path.read_text(encoding="utf-8"), str(path), True)))
             except DefinitionError as exc:
                 problems += exc.problems
         if problems:
             raise DefinitionError(problems)
-        return found
+        for file_name, definitions in parsed:
+            self._register(definitions, file_name, make_current=True)
+        return [d for _, definitions in parsed for d in definitions]
+
+    def _parse(self, xml: str, file_name: str, check_scripts: bool) -> list[ProcessDefinition]:
+        key = (content_hash(xml), check_scripts)  # a file seen before is not parsed again
+        if key not in self._parsed:
+            self._parsed[key] = parse_definitions(xml, file_name, check_scripts)
+        return self._parsed[key]
+
+    def _register(self, definitions: list[ProcessDefinition], file_name: str, make_current: bool) -> None:
+        for definition in definitions:
+            self.by_hash.setdefault((definition.spec_hash, definition.process_id), definition)
+            if make_current:
+                self.current[definition.process_id] = definition
+                self.files[definition.process_id] = file_name
 
     def get(self, process_id: str, spec_hash: str | None = None) -> ProcessDefinition:
         if spec_hash is None:
@@ -313,6 +354,15 @@ class ProcessLibrary:
                 raise KeyError(f"unknown process {process_id!r}")
             return self.current[process_id]
         return self.by_hash[(spec_hash, process_id)]
+
+    def add_stored(self, xml: str, file_name: str, process_id: str, stored_hash: str) -> ProcessDefinition:
+        """A stored version, also under the hash it was stored with (instances started before
+        versions were hashed by their parsed spec carry the file's content hash)."""
+        found = [d for d in self.add_xml(xml, file_name, make_current=False) if d.process_id == process_id]
+        if not found:
+            raise KeyError(f"the stored XML has no process {process_id!r}")
+        self.by_hash.setdefault((stored_hash, process_id), found[0])
+        return found[0]
 
     def has(self, process_id: str, spec_hash: str) -> bool:
         return (spec_hash, process_id) in self.by_hash

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from service.notifications.operations import check_request
 from service.notifications.sending import NotifyResult, notify
 
-__all__ = ["NotifyResult", "init_app", "notify"]
+__all__ = ["NotifyResult", "check_request", "init_app", "notify"]
 
 
 def init_app(app: Flask) -> None:

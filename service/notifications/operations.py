@@ -21,19 +21,27 @@ from service.outbox.models import OutboxItem
 CHANNEL_PLANS = {"notify.sms": ("sms",), "notify.push": ("push", "sms")}
 
 
-def _check(session: Session, payload: dict[str, Any], item: OutboxItem) -> dict[str, Any]:
+def check_request(payload: dict[str, Any]) -> None:
+    """Raises ValueError naming what is wrong with {"consumer_id" | "user_id", "message_type", "params"}."""
     engine = current_engine()
     message_type = payload.get("message_type")
     if not isinstance(message_type, str) or message_type not in engine.policy.message_types:
-        raise PermanentError(f"message_type: unknown {message_type!r}")
+        raise ValueError(f"message_type: unknown {message_type!r}")
     if ("consumer_id" in payload) == ("user_id" in payload):
-        raise PermanentError("give exactly one of consumer_id and user_id")
+        raise ValueError("give exactly one of consumer_id and user_id")
     params = payload.get("params") or {}
     if not isinstance(params, dict):
-        raise PermanentError("params: expected an object")
+        raise ValueError("params: expected an object")
     try:
         engine.templates.render(message_type, "en", params)
     except ParamError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _check(session: Session, payload: dict[str, Any], item: OutboxItem) -> dict[str, Any]:
+    try:
+        check_request(payload)
+    except ValueError as exc:
         raise PermanentError(str(exc)) from None
     return {"checked": True}
 

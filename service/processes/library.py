@@ -78,7 +78,7 @@ def definition_for(session: Session, process_id: str, spec_hash: str) -> Process
         row = session.get(ProcessDefinitionVersion, (spec_hash, process_id))
         if row is None:
             raise KeyError(f"no stored definition {process_id}@{spec_hash[:12]}")
-        lib.add_xml(row.xml, row.file_name, make_current=False)
+        lib.add_stored(row.xml, row.file_name, process_id, spec_hash)
     return lib.get(process_id, spec_hash)
 
 

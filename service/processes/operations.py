@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from integrations.billing.client import BillingClient, PermanentBillingError
+from service import notifications
 from service.audit.log import Actor
 from service.outbox import handlers
 from service.outbox.handlers import PermanentError
@@ -43,30 +44,50 @@ class OperationContext:
 
 # operation(params, context) -> result dict (stored in the process as the result variable)
 OperationFn = Callable[[dict[str, Any], OperationContext], dict[str, Any] | None]
+# write(session, params, context) -> result dict, in the transaction that completes the task
+LocalWrite = Callable[[Session, dict[str, Any], OperationContext], dict[str, Any]]
 SERVICE_OPERATIONS: dict[str, OperationFn] = {}
 
 
 def register_operation(
-    name: str, fn: OperationFn, backoff_seconds: float = 5.0, max_attempts: int = 5
+    name: str,
+    fn: OperationFn,
+    backoff_seconds: float = 5.0,
+    max_attempts: int = 5,
+    write: LocalWrite | None = None,
 ) -> None:
-    """Make `name` usable in service tasks (and known to `flask workflows check`)."""
+    """Make `name` usable in service tasks (and known to `flask workflows check`).
+
+    `write`: an operation that writes rows of our own (a notification). The worker then only
+    runs `fn` as the check of the parameters (outbox handlers must not write); `write` runs in
+    the transaction that marks the item done and completes the task, so a re-run writes
+    nothing twice."""
     SERVICE_OPERATIONS[name] = fn
 
     def handle(session: Session, payload: dict[str, Any], item: OutboxItem) -> dict[str, Any] | None:
-        context = OperationContext(
-            instance_id=int(payload["instance_id"]),
-            task_id=str(payload["task_id"]),
-            idempotency_key=f"cmdms-wf-{payload['instance_id']}-{payload['task_id']}",
-            attempt=item.attempts,
-        )
-        return fn(dict(payload.get("params") or {}), context)
+        return fn(dict(payload.get("params") or {}), _context(item))
+
+    def write_then_resume(session: Session, item: OutboxItem, result: dict[str, Any] | None) -> None:
+        assert write is not None
+        item.result = write(session, dict(item.payload.get("params") or {}), _context(item))
+        _on_done(session, item, item.result)
 
     handlers.register(
         OUTBOX_PREFIX + name,
         handle,
         on_exhausted=_on_exhausted,
-        on_done=_on_done,
+        on_done=_on_done if write is None else write_then_resume,
         backoff_seconds=backoff_seconds,
+    )
+
+
+def _context(item: OutboxItem) -> OperationContext:
+    payload = item.payload
+    return OperationContext(
+        instance_id=int(payload["instance_id"]),
+        task_id=str(payload["task_id"]),
+        idempotency_key=f"cmdms-wf-{payload['instance_id']}-{payload['task_id']}",
+        attempt=item.attempts,
     )
 
 
@@ -119,12 +140,29 @@ def billing_post(params: dict[str, Any], context: OperationContext) -> dict[str,
     return answer
 
 
-def notify_sms(params: dict[str, Any], context: OperationContext) -> dict[str, Any]:
-    sender = current_app.extensions["cmdms.ports"].get("sms")
-    if sender is None:
-        raise PermanentError("no SMS port configured")
-    receipt = sender.send(str(params["to"]), str(params["text"]), str(params.get("template_id", "workflow")))
-    return {"receipt": str(getattr(receipt, "provider_id", receipt))}
+def check_notice(params: dict[str, Any], context: OperationContext) -> None:
+    """notify.sms parameters: {"consumer_id" | "user_id", "message_type", "params"}."""
+    try:
+        notifications.check_request(params)
+    except ValueError as exc:
+        raise PermanentError(str(exc)) from None
+
+
+def write_notice(session: Session, params: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+    """Through the notifications area: its template, opt-out, quiet hours and a notification row."""
+    try:
+        sent = notifications.notify(
+            session,
+            consumer_id=params.get("consumer_id"),
+            user_id=params.get("user_id"),
+            message_type=str(params["message_type"]),
+            params=params.get("params") or {},
+            dedupe_key=f"wf:{context.instance_id}:{context.task_id}",
+            channels=("sms",),
+        )
+    except ValueError as exc:  # an unknown recipient: the process sees it in the task's result
+        return {"notification_id": None, "status": "failed", "error": str(exc)}
+    return {"notification_id": sent.notification_id, "status": sent.status}
 
 
 def hes_disconnect(params: dict[str, Any], context: OperationContext) -> dict[str, Any]:
@@ -138,5 +176,5 @@ def hes_disconnect(params: dict[str, Any], context: OperationContext) -> dict[st
 
 def register_builtin_operations() -> None:
     register_operation("billing.post", billing_post)
-    register_operation("notify.sms", notify_sms)
+    register_operation("notify.sms", check_notice, write=write_notice)
     register_operation("hes.disconnect", hes_disconnect)

@@ -313,7 +313,7 @@ def _settle(
     sync_message_waits(session, instance, effects, new or not definition.has_messages)
     if effects.failure is not None:
         open_incident(
-            session, instance, effects.failure.task_id, effects.failure.bpmn_id, "script", None, None,
+            session, instance, effects.failure.task_id, effects.failure.bpmn_id, effects.failure.kind, None, None,
             effects.failure.message, actor,
         )  # fmt: skip
     elif effects.completed:

@@ -1,0 +1,131 @@
+"""Every built-in service-task operation executed: notify.sms through the notifications area
+(template, opt-out, quiet hours, a notification row) and hes.disconnect through the HES port.
+billing.post runs against the billing stand-in in test_runtime.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, time
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from notifications.channels import ProviderReceipt
+from service.extensions import db
+from service.masterdata.models import Consumer
+from service.notifications.engine import NotificationEngine, engine_of
+from service.notifications.models import Notification, NotificationOptOut
+from service.outbox.models import OutboxItem
+from service.processes.operations import SERVICE_OPERATIONS
+from tests.processes.helpers import open_items, start
+
+NOTICE = {"area": "Arera Colony feeder 11", "start": "10:00 tomorrow", "end": "14:00"}
+
+
+class RecordingSms:
+    """A hand-written fake of our SMS port: records what it was asked to send."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, to: str, text: str, template_id: str) -> ProviderReceipt:
+        self.sent.append((to, text))
+        return ProviderReceipt(provider="recording", provider_id=f"r-{len(self.sent)}", status="sent")
+
+
+class RecordingHes:
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, str]] = []
+
+    def disconnect(self, meter: str, command_id: str) -> None:
+        self.commands.append((meter, command_id))
+
+
+@pytest.fixture
+def sms(app: Flask) -> Iterator[RecordingSms]:
+    engine: NotificationEngine = engine_of(app)
+    saved = replace(engine)
+    engine.sms = fake = RecordingSms()
+    yield fake
+    engine.sms, engine.policy = saved.sms, saved.policy
+
+
+def _consumer() -> tuple[int, str]:
+    found = db.session.execute(
+        select(Consumer.id, Consumer.mobile).where(Consumer.mobile.is_not(None)).order_by(Consumer.id)
+    ).first()
+    assert found is not None
+    return int(found.id), str(found.mobile)
+
+
+def _notify(consumer_id: int, message_type: str = "planned_outage") -> int:
+    return start(
+        "notify_consumer", {"consumer_id": consumer_id, "message_type": message_type, "notice": NOTICE}
+    )
+
+
+def test_notify_sms_in_a_process_writes_a_notification_from_its_template_and_it_is_sent(
+    processes_app: Any, discom: Any, sms: RecordingSms, drain: Any, run_jobs: Any
+) -> None:
+    consumer_id, mobile = _consumer()
+    instance_id = _notify(consumer_id)
+    drain()
+    run_jobs("default", "urgent")
+    [row] = db.session.scalars(select(Notification)).all()
+    assert (row.consumer_id, row.message_type, row.status) == (consumer_id, "planned_outage", "sent")
+    assert row.dedupe_key.startswith(f"wf:{instance_id}:")
+    assert sms.sent == [(mobile, row.body)] and "Arera Colony feeder 11" in row.body
+    [item] = db.session.scalars(select(OutboxItem)).all()
+    assert item.result == {"notification_id": row.id, "status": "queued"}  # the task's result
+    assert [w.bpmn_id for w in open_items(instance_id)] == ["check"]  # the process moved on
+
+
+def test_notify_sms_in_a_process_respects_opt_out(
+    processes_app: Any, discom: Any, sms: RecordingSms, drain: Any, run_jobs: Any
+) -> None:
+    consumer_id, _ = _consumer()
+    db.session.add(NotificationOptOut(consumer_id=consumer_id))
+    db.session.commit()
+    _notify(consumer_id)
+    drain()
+    run_jobs("default", "urgent")
+    [row] = db.session.scalars(select(Notification)).all()
+    assert (row.status, row.error) == ("suppressed", "opted_out") and sms.sent == []
+
+
+def test_notify_sms_in_a_process_holds_an_informational_notice_in_quiet_hours(
+    app: Flask, processes_app: Any, discom: Any, sms: RecordingSms, drain: Any, run_jobs: Any
+) -> None:
+    engine = engine_of(app)
+    # Quiet all day (to the last microsecond), so the wall clock's hour does not matter.
+    engine.policy = replace(engine.policy, quiet_start=time(0, 0), quiet_end=time(23, 59, 59, 999999))
+    before = datetime.now(UTC)
+    _notify(_consumer()[0])
+    drain()
+    run_jobs("default", "urgent")
+    [row] = db.session.scalars(select(Notification)).all()
+    assert row.status == "queued" and row.next_attempt_at > before and sms.sent == []
+
+
+def test_hes_disconnect_in_a_process_sends_the_command_through_the_hes_port(
+    app: Flask, processes_app: Any, drain: Any
+) -> None:
+    ports = app.extensions["cmdms.ports"]
+    saved, ports["hes"] = ports.get("hes"), RecordingHes()
+    try:
+        instance_id = start("disconnect_meter", {"meter": "S00000201"})
+        drain()
+        assert ports["hes"].commands == [("S00000201", ports["hes"].commands[0][1])]
+        assert ports["hes"].commands[0][1].startswith(f"cmdms-wf-{instance_id}-")
+        assert [w.bpmn_id for w in open_items(instance_id)] == ["check"]
+    finally:
+        ports["hes"] = saved
+
+
+def test_every_built_in_operation_has_a_test() -> None:
+    assert set(SERVICE_OPERATIONS) - {"test.flaky"} == {"billing.post", "notify.sms", "hes.disconnect"}
