@@ -26,10 +26,19 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# Browser tests need Chromium: Debian's /usr/bin/chromium (CI installs it with apt-get),
-# else Playwright's own download on a machine that may fetch it.
-browser: install
-	test -x /usr/bin/chromium || $(BIN)/python -m playwright install chromium
+# Browser tests need Debian's Chromium (Playwright's own download needs the internet): installed
+# with apt-get as CI does (.ci/run) when missing; without root, a message saying how.
+CHROMIUM ?= /usr/bin/chromium
+APT_GET ?= apt-get
+USER_ID ?= $(shell id -u)
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$(USER_ID)" != 0 ]; then \
+	    echo "Browser tests need Debian's chromium at $(CHROMIUM): run 'sudo apt-get install chromium' (or make test as root)." >&2; \
+	    exit 1; \
+	  fi; \
+	  $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium; \
+	fi
 
 pytest: install browser
 	$(BIN)/python -m pytest

