@@ -101,7 +101,8 @@ def app_config(app: Flask) -> Config:
 
 
 def _sqlalchemy_url(url: str) -> str:
-    # psycopg2 for the ORM (the stack's choice); psycopg 3 is used directly for COPY.
+    # psycopg2 for the ORM and for COPY (on the session's own connection, so COPY is part of the
+    # transaction); psycopg 3 only appears in a benchmark.
     if url.startswith("postgresql://"):
         return "postgresql+psycopg2://" + url[len("postgresql://") :]
     return url
