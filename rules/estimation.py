@@ -20,6 +20,7 @@ LIKE_DAY = "like_day_average"
 PRORATED = "register_prorated"
 SCALED = "+register_scaled"
 AVERAGE_DAILY = "average_daily_use"
+DAYS_A_MONTH = 30.44  # a mean Gregorian month: average monthly use -> average daily use
 WEEK_S = 7 * 86_400
 
 I64 = npt.NDArray[np.int64]

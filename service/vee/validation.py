@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from rules.engine import evaluate
-from rules.estimation import AVERAGE_DAILY, estimate_intervals, estimate_scalar
+from rules.estimation import AVERAGE_DAILY, DAYS_A_MONTH, estimate_intervals
 from rules.frames import IST_OFFSET_SECONDS, Q_EDITED, Q_ESTIMATED, Q_FAILED, Frame
 from service import aggregates
 from service.vee import loading, results, rulebook
@@ -142,52 +142,68 @@ def _registers(
     summary.by_kind[kind] = len(frame)
 
 
+# One statement for every read to estimate: the last read with a value before it (the same
+# batch's earlier months included), the average monthly use of up to 7 reads before it, the
+# UPDATE of reads still failed, and an estimate row only for the reads it updated.
+ESTIMATE_SCALAR = text(
+    """
+    WITH target AS (
+        SELECT * FROM unnest(CAST(:meters AS bigint[]), CAST(:ts AS bigint[])) AS t(meter_id, epoch)
+    ), basis AS (
+        SELECT t.meter_id, to_timestamp(t.epoch) AS read_at, prev.read_at AS prev_at, prev.value AS prev_value,
+               hist.monthly
+        FROM target t
+        CROSS JOIN LATERAL (
+            SELECT r.read_at, r.value FROM register_reads r
+            WHERE r.meter_id = t.meter_id AND r.kind = 'scalar' AND r.channel = 'kwh' AND r.tod_zone = 0
+              AND r.read_at < to_timestamp(t.epoch) AND r.value IS NOT NULL AND r.quality <> 'failed'
+            ORDER BY r.read_at DESC LIMIT 1
+        ) prev
+        CROSS JOIN LATERAL (
+            SELECT (max(h.value) - min(h.value)) / NULLIF(count(*) - 1, 0) AS monthly FROM (
+                SELECT r.value FROM register_reads r
+                WHERE r.meter_id = t.meter_id AND r.kind = 'scalar' AND r.channel = 'kwh' AND r.tod_zone = 0
+                  AND r.read_at < to_timestamp(t.epoch) AND r.value IS NOT NULL AND r.quality <> 'failed'
+                ORDER BY r.read_at DESC LIMIT 7
+            ) h
+        ) hist
+    ), estimate AS (
+        SELECT meter_id, read_at,
+               round(CAST(prev_value + monthly / :days_a_month
+                          * extract(epoch FROM read_at - prev_at) / 86400 AS numeric), 3) AS value
+        FROM basis WHERE monthly IS NOT NULL
+    ), updated AS (
+        UPDATE register_reads r SET value = e.value, quality = 'estimated'
+        FROM estimate e, register_reads before
+        WHERE r.meter_id = e.meter_id AND r.kind = 'scalar' AND r.channel = 'kwh' AND r.tod_zone = 0
+          AND r.read_at = e.read_at AND r.quality = 'failed'
+          AND before.meter_id = r.meter_id AND before.kind = r.kind AND before.channel = r.channel
+          AND before.tod_zone = r.tod_zone AND before.read_at = r.read_at
+        RETURNING r.meter_id, r.read_at, r.value, before.value AS original_value
+    ), recorded AS (
+        INSERT INTO vee_estimates (meter_id, channel, ts, value, method, original_value, original_quality)
+        SELECT meter_id, 'scalar_kwh', read_at, value, :method, original_value, 'failed' FROM updated
+        ON CONFLICT (meter_id, channel, ts) DO UPDATE
+            SET value = excluded.value, method = excluded.method, original_value = excluded.original_value
+        RETURNING 1
+    )
+    SELECT count(*) FROM recorded
+    """
+)
+
+
 def _estimate_scalar(session: Session, frame: Frame, meters: loading.Meters, replace: np.ndarray) -> int:
     """Scalar reads that cannot be billed (door locked ...) become previous + average daily use × days."""
-    t = meters.table
     idx = np.flatnonzero(replace & (frame.quality_in != Q_EDITED) & (frame.quality_in != Q_ESTIMATED))
-    m = frame.meter[idx]
-    prev_ts = np.array(
-        [
-            session.scalar(
-                text(
-                    "SELECT extract(epoch FROM max(read_at))::bigint FROM register_reads WHERE meter_id = :m"
-                    " AND kind = 'scalar' AND channel = 'kwh' AND read_at < to_timestamp(:ts)"
-                    # the read the estimate starts from: one with a value (status-only reads have none)
-                    " AND value IS NOT NULL AND quality <> 'failed'"
-                ),
-                {"m": int(meters.ids[mi]), "ts": int(ts)},
-            )
-            or 0
-            for mi, ts in zip(m, frame.ts[idx], strict=True)
-        ],
-        dtype=np.int64,
-    )
-    avg_daily = t.avg_monthly_kwh[m] / 30.44
-    value = estimate_scalar(t.prev_register_kwh[m], prev_ts, frame.ts[idx], avg_daily, t.multiplier[m])
-    ok = ~np.isnan(value) & (prev_ts > 0)
-    count = 0
-    for mi, ts, v, original in zip(
-        m[ok], frame.ts[idx][ok], value[ok], frame.channels["kwh"][idx][ok], strict=True
-    ):
-        params = {"m": int(meters.ids[mi]), "ts": int(ts), "v": float(round(v, 3))}
-        count += session.execute(
-            text(
-                "UPDATE register_reads SET value = :v, quality = 'estimated' WHERE meter_id = :m"
-                " AND kind = 'scalar' AND channel = 'kwh' AND tod_zone = 0 AND read_at = to_timestamp(:ts)"
-                " AND quality = 'failed'"
-            ),
-            params,
-        ).rowcount  # type: ignore[attr-defined]
-        session.execute(
-            text(
-                "INSERT INTO vee_estimates (meter_id, channel, ts, value, method, original_value, original_quality)"
-                " VALUES (:m, 'scalar_kwh', to_timestamp(:ts), :v, :method, :ov, 'failed')"
-                " ON CONFLICT (meter_id, channel, ts) DO UPDATE SET value = excluded.value"
-            ),
-            {**params, "method": AVERAGE_DAILY, "ov": None if np.isnan(original) else float(original)},
-        )
-    return count
+    if len(idx) == 0:
+        return 0
+    params = {
+        "meters": [int(v) for v in meters.ids[frame.meter[idx]]],
+        "ts": [int(v) for v in frame.ts[idx]],
+        "days_a_month": DAYS_A_MONTH,
+        "method": AVERAGE_DAILY,
+    }
+    return int(session.execute(ESTIMATE_SCALAR, params).scalar_one())
 
 
 def meters_of(session: Session, meter_serials: list[str]) -> list[int]:

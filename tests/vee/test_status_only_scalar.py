@@ -88,3 +88,35 @@ def test_door_locked_read_without_history_fails_and_keeps_no_value(
     assert tuple(october_read(session, network["VS1"])) == (None, "meter_burnt", "failed")
     assert [f[0] for f in failures(session, network["VS1"])] == ["SC-STATUS"]
     assert session.execute(text("SELECT count(*) FROM vee_estimates")).scalar_one() == 0
+
+
+def test_door_locked_month_after_two_normal_reads_in_one_batch_is_estimated(
+    session: Any, network: dict[str, int], ingest: Any, run_jobs: Any
+) -> None:
+    aug, sep, oct_ = (np.datetime64(f"2026-{m:02d}-01T06:00:00", "s") for m in (8, 9, 10))
+    ingest(
+        registers_batch(
+            [
+                ("VS1", "scalar", "kwh", aug, 1000.0, "normal"),
+                ("VS1", "scalar", "kwh", sep, 1090.0, "normal"),
+                ("VS1", "scalar", "kwh", oct_, np.nan, "door_locked"),
+            ]
+        )
+    )
+    run_jobs("vee")
+    read = october_read(session, network["VS1"])
+    # previous 1090 on 1 Sep + (90 kWh in the one month before it / 30.44 days) x 30 days
+    assert (read.quality, round(read.value, 1)) == ("estimated", round(1090 + 90 / 30.44 * 30, 1))
+    estimates = session.execute(text("SELECT ts, method, original_value FROM vee_estimates")).all()
+    assert [(e.method, e.original_value) for e in estimates] == [("average_daily_use", None)]
+
+
+def test_a_read_that_cannot_be_estimated_writes_no_estimate_row(
+    session: Any, network: dict[str, int], ingest: Any, run_jobs: Any
+) -> None:
+    oct_ = np.datetime64("2026-10-01T06:00:00", "s")
+    ingest(registers_batch([("VS1", "scalar", "kwh", oct_, np.nan, "door_locked")]))  # no history
+    run_jobs("vee")
+    read = october_read(session, network["VS1"])
+    assert (read.value, read.quality) == (None, "failed")
+    assert session.execute(text("SELECT count(*) FROM vee_estimates")).scalar_one() == 0
