@@ -21,7 +21,7 @@ from integrations.canonical import CanonicalBatch, Reject
 from service.audit.log import Actor, record
 from service.auth.scoping import visible_org_unit_ids
 from service.masterdata.models import Dtr, Feeder, Meter
-from service.readings import partitions, quarantine, store
+from service.readings import hooks, partitions, quarantine, store
 from service.readings.models import IngestBatch
 from service.readings.queueing import enqueue_vee
 from service.unit_of_work import collect_after_commit
@@ -121,7 +121,8 @@ def ingest_batch(
         update(IngestBatch)
         .where(IngestBatch.id == batch_id)
         .values(
-            counts=result.counts(),
+            # The VEE job reads this mark: the batch's intervals were validated as they were stored.
+            counts={**result.counts(), **({"validated_at_ingest": True} if run.validated_at_ingest else {})},
             rejects=result.rejects,
             meter_ids=sorted(run.meter_ids),
             first_at=run.first_at,
@@ -263,6 +264,7 @@ class _Run:
         self.meter_ids: set[int] = set()
         self.first_at: datetime | None = None
         self.last_at: datetime | None = None
+        self.validated_at_ingest = False
 
     # -- shared steps ------------------------------------------------------------------------
 
@@ -343,6 +345,29 @@ class _Run:
         self.result._add(measure.name, "unchanged", counts.unchanged)
         self.result._add(measure.name, "revised", counts.revised)
 
+    def _validate_new(
+        self,
+        meter_ids: npt.NDArray[np.int64],
+        channel_codes: npt.NDArray[Any],
+        ends: npt.NDArray[np.datetime64],
+        values: npt.NDArray[np.float64],
+        minutes: npt.NDArray[np.int64],
+    ) -> hooks.Validated | None:
+        """An intervals-only batch may be validated while it is in memory (decision 010): the
+        ingest validator (VEE) decides, and says which rows it leaves to the VEE job."""
+        if not hooks.INGEST_VALIDATORS or len(self.batch.registers) or len(hooks.INGEST_VALIDATORS) > 1:
+            return None
+        rows = hooks.NewIntervals(
+            batch_id=self.result.batch_id,
+            meter_ids=meter_ids,
+            channels=store.CODES["interval_channel"],
+            channel_codes=np.asarray(channel_codes, dtype=np.int64) - 1,
+            ends_s=ends.astype("datetime64[s]").astype(np.int64),
+            values=values,
+            minutes=minutes,
+        )
+        return hooks.INGEST_VALIDATORS[0](self.session, rows)
+
     # -- measures ------------------------------------------------------------------------------
 
     def intervals(self) -> None:
@@ -395,10 +420,19 @@ class _Run:
             values[known],
             minutes[known],
         )
+        validated = self._validate_new(*columns[:2], ends[known], *columns[3:])
         if store.copy_new_intervals(
-            self.session, *columns, self.batch.source, self.result.batch_id, span=(first, last)
+            self.session,
+            *columns,
+            self.batch.source,
+            self.result.batch_id,
+            span=(first, last),
+            quality=None if validated is None else validated.quality,
         ):
             self.result._add("interval", "stored", len(known))
+            if validated is not None:
+                validated.after_store()
+                self.validated_at_ingest = True
             return
         dtypes = (">i4", ">i2", ">i8", ">f8", ">i2")
         store.stage_binary(

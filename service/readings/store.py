@@ -84,6 +84,7 @@ def copy_new_intervals(
     source: str,
     batch_id: int,
     span: tuple[Any, Any],
+    quality: npt.NDArray[Any] | None = None,
 ) -> bool:
     """Fast path for the usual case, keys never seen: COPY straight into the partitions.
 
@@ -91,7 +92,8 @@ def copy_new_intervals(
     about a third of COPY's rate. When no stored row of these meters and channels falls in the
     batch's time span, the rows are copied directly inside a savepoint; a concurrent batch
     that stored one of the keys meanwhile makes the COPY fail, and the caller falls back to
-    staging + merge. Returns whether the rows were stored.
+    staging + merge. Returns whether the rows were stored. `quality` (a name per row) is
+    stored as given, for rows validated in memory; otherwise every row is `raw`.
     """
     import psycopg2.errors
 
@@ -107,23 +109,28 @@ def copy_new_intervals(
             return False
         source_bytes = source.encode()
         parts = [_HEADER]
+        qualities = np.full(len(meter_ids), "raw", dtype=object) if quality is None else quality
+        # Fixed-width text per chunk: one chunk per (channel, quality); most rows share one.
         for code in np.unique(channel_codes):
-            rows = np.flatnonzero(channel_codes == code)
+            in_channel = channel_codes == code
             name = CODES["interval_channel"][code - 1].encode()
-            parts.append(
-                binary_rows(
-                    [
-                        (">i4", meter_ids[rows]),
-                        (f"S{len(name)}", name),
-                        (">i8", ends_us[rows]),
-                        (">f8", values[rows]),
-                        (">i2", minutes[rows]),
-                        ("S3", b"raw"),
-                        (f"S{len(source_bytes)}", source_bytes),
-                        (">i8", batch_id),
-                    ]
+            for q in np.unique(qualities[in_channel]):
+                rows = np.flatnonzero(in_channel & (qualities == q))
+                flag = str(q).encode()
+                parts.append(
+                    binary_rows(
+                        [
+                            (">i4", meter_ids[rows]),
+                            (f"S{len(name)}", name),
+                            (">i8", ends_us[rows]),
+                            (">f8", values[rows]),
+                            (">i2", minutes[rows]),
+                            (f"S{len(flag)}", flag),
+                            (f"S{len(source_bytes)}", source_bytes),
+                            (">i8", batch_id),
+                        ]
+                    )
                 )
-            )
         parts.append(_TRAILER)
         cur.execute("SAVEPOINT readings_copy")
         try:

@@ -6,13 +6,15 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from service.extensions import api, csrf
     from service.ops.periodic import register_periodic
-    from service.readings.hooks import register_validator
+    from service.readings.hooks import register_ingest_validator, register_validator
     from service.vee import api as vee_api
     from service.vee import cli, jobs, models, push, views  # noqa: F401  (models registers the tables)
+    from service.vee.at_ingest import validate_new_intervals
     from service.vee.validation import validate_batch
     from service.web.nav import register_nav
 
     register_validator(validate_batch)
+    register_ingest_validator(validate_new_intervals)
     push.register_operation()
     csrf.exempt(vee_api.bp)
     api.register_blueprint(vee_api.bp)

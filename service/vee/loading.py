@@ -6,9 +6,10 @@ row per (meter, interval end); history context comes from aggregate queries, not
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -16,11 +17,17 @@ import numpy.typing as npt
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from rules.frames import QUALITIES, Frame, MeterTable, quality_codes
+from rules.frames import Q_RAW, QUALITIES, Frame, MeterTable, quality_codes
+from service.readings.store import raw_connection
 
 INTERVAL_CHANNELS = {"kwh": "kwh", "kvah": "kvah", "kwh_export": "kwh_export", "voltage_r": "voltage_v"}
 REGISTER_CHANNELS = ("kwh", "kvah", "kwh_export", "md_kw", "md_kva", "avg_pf")
 HISTORY_DAYS = 28
+LIKE_DAY_DAYS = 29  # trusted intervals read for the like-day estimate
+# How far back the previous register (and the scalar reads behind the average) are looked
+# for: bounded so that a batch reads the partitions of its own span and this far back, never
+# the whole store. Seven monthly reads fit well inside it.
+REGISTER_LOOKBACK = timedelta(days=400)
 
 
 @dataclass
@@ -35,6 +42,10 @@ class Meters:
 
 def epoch(dt: datetime) -> int:
     return int(dt.timestamp())
+
+
+def utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def load_meters(session: Session, meter_ids: list[int], start: datetime, end: datetime) -> Meters:
@@ -73,55 +84,146 @@ def load_meters(session: Session, meter_ids: list[int], start: datetime, end: da
     return Meters(table, table.meter_id, np.array([r.org_unit_id for r in rows], dtype=np.int64))
 
 
-def _pivot(rows: Sequence[Any], meters: Meters, channels: dict[str, str], kind: str) -> tuple[Frame, Any]:
-    """Long rows (meter_id, channel, ts, value, quality, extra) to a wide frame by (meter, ts)."""
-    if not rows:
+def fetch_columns(
+    session: Session, query: str, params: dict[str, Any], columns: Sequence[tuple[str, str]]
+) -> dict[str, npt.NDArray[Any]]:
+    """Run `query` as a binary COPY out and read its columns straight into numpy arrays.
+
+    Every column must be fixed-width and non-null (COALESCE in the query): then each tuple
+    has the same layout and the whole answer is one `np.frombuffer`. Measured: building
+    SQLAlchemy rows and looping over them cost as much as the query itself.
+    """
+    cur = raw_connection(session).cursor()
+    try:
+        statement = cur.mogrify(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", params).decode()
+        buffer = io.BytesIO()
+        cur.copy_expert(statement, buffer)
+    finally:
+        cur.close()
+    data = buffer.getbuffer()
+    fields: list[tuple[str, str]] = [("n", ">i2")]
+    for i, (name, dtype) in enumerate(columns):
+        fields += [(f"l{i}", ">i4"), (name, dtype)]
+    layout = np.dtype(fields)
+    count = (len(data) - _COPY_HEADER - 2) // layout.itemsize
+    rows = np.frombuffer(data, dtype=layout, count=count, offset=_COPY_HEADER)
+    return {name: rows[name].astype(np.dtype(dtype).newbyteorder("=")) for name, dtype in columns}
+
+
+_COPY_HEADER = 19  # signature (11), flags (4), header extension length (4, zero)
+_QUALITY_CODE = "(array_position(ARRAY['" + "','".join(QUALITIES) + "'], quality) - 1)::int2"
+
+
+def pivot_columns(
+    meter_ids: npt.NDArray[Any],
+    channel_codes: npt.NDArray[Any],
+    ts: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64],
+    quality: npt.NDArray[Any],
+    extra: npt.NDArray[Any],
+    meters: Meters,
+    stored_names: Sequence[str],
+    channels: dict[str, str],
+    kind: str,
+) -> tuple[Frame, Any]:
+    """Long columns (one row per channel) to a wide frame by (meter, ts); quality and `extra`
+    come from the kWh row. `channel_codes` index `stored_names`."""
+    if len(ts) == 0:
         empty = np.empty(0, dtype=np.int64)
         return Frame(kind, empty, empty, {"kwh": np.empty(0)}), np.empty(0, dtype=object)
-    meter = meters.index(np.fromiter((r[0] for r in rows), np.int64, len(rows)))
-    ts = np.fromiter((r[2] for r in rows), np.int64, len(rows))
-    keys = (meter << 32) | ts
+    meter = meters.index(meter_ids)
+    keys = (meter << 32) | ts.astype(np.int64)
     unique, inverse = np.unique(keys, return_inverse=True)
     wide: dict[str, npt.NDArray[np.float64]] = {}
-    quality = np.full(len(unique), "raw", dtype=object)
-    extra = np.full(len(unique), None, dtype=object)
-    names = np.array([r[1] for r in rows], dtype=object)
-    values = np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=np.float64)
-    for stored, name in channels.items():
-        mask = names == stored
-        if mask.any():
+    for code, stored in enumerate(stored_names):
+        name = channels.get(stored)
+        mask = channel_codes == code
+        if name is not None and mask.any():
             wide[name] = np.full(len(unique), np.nan)
             wide[name][inverse[mask]] = values[mask]
-    kwh_rows = names == "kwh"
-    kwh_at = np.flatnonzero(kwh_rows).tolist()
-    quality[inverse[kwh_rows]] = [rows[i][4] for i in kwh_at]
-    extra[inverse[kwh_rows]] = [rows[i][5] for i in kwh_at]
+    kwh_rows = channel_codes == list(stored_names).index("kwh")
+    quality_out = np.full(len(unique), Q_RAW, dtype=np.int8)
+    quality_out[inverse[kwh_rows]] = quality[kwh_rows]
+    extra_out = np.full(len(unique), None, dtype=object)
+    extra_out[inverse[kwh_rows]] = extra[kwh_rows]
     wide.setdefault("kwh", np.full(len(unique), np.nan))
-    frame = Frame(kind, unique >> 32, unique & 0xFFFFFFFF, wide, quality_codes(quality))
-    return frame, extra
+    frame = Frame(kind, unique >> 32, unique & 0xFFFFFFFF, wide, quality_out)
+    return frame, extra_out
+
+
+def _pivot(rows: Sequence[Any], meters: Meters, channels: dict[str, str], kind: str) -> tuple[Frame, Any]:
+    """Long rows (meter_id, channel, ts, value, quality, extra) to a wide frame by (meter, ts)."""
+    n = len(rows)
+    names = np.array([r[1] for r in rows], dtype=object)
+    stored = list(dict.fromkeys(names.tolist())) or ["kwh"]
+    if "kwh" not in stored:
+        stored.append("kwh")
+    lookup = {name: i for i, name in enumerate(stored)}
+    return pivot_columns(
+        np.fromiter((r[0] for r in rows), np.int64, n),
+        np.fromiter((lookup[x] for x in names), np.int64, n),
+        np.fromiter((r[2] for r in rows), np.int64, n),
+        np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=np.float64),
+        quality_codes([r[4] for r in rows]),
+        np.array([r[5] for r in rows] + [None], dtype=object)[:n],
+        meters,
+        stored,
+        channels,
+        kind,
+    )
+
+
+_INTERVAL_COLUMNS = (
+    ("meter_id", ">i4"),
+    ("channel", ">i2"),
+    ("ts", ">i8"),
+    ("value", ">f8"),
+    ("quality", ">i2"),
+    ("minutes", ">i2"),
+)
+
+
+def _interval_columns(
+    session: Session, where: str, params: dict[str, Any], stored_names: Sequence[str]
+) -> dict[str, npt.NDArray[Any]]:
+    channel_list = "ARRAY['" + "','".join(stored_names) + "']"
+    return fetch_columns(
+        session,
+        f"SELECT meter_id, (array_position({channel_list}, channel::text) - 1)::int2,"  # noqa: S608
+        " extract(epoch FROM interval_end)::int8, COALESCE(value, 'NaN'::float8),"
+        f" {_QUALITY_CODE}, COALESCE(interval_minutes, 0)::int2 FROM interval_readings"
+        f" WHERE meter_id = ANY(%(ids)s::int[]) AND channel = ANY({channel_list}) AND {where}",
+        params,
+        _INTERVAL_COLUMNS,
+    )
 
 
 def load_intervals(session: Session, meters: Meters, start: datetime, end: datetime) -> Frame:
-    rows = session.execute(
-        text(
-            "SELECT meter_id, channel, extract(epoch FROM interval_end)::bigint, value, quality,"
-            " interval_minutes FROM interval_readings"
-            " WHERE meter_id = ANY(:ids) AND interval_end > :start AND interval_end <= :end"
-        ),
+    stored = list(INTERVAL_CHANNELS)
+    cols = _interval_columns(
+        session,
+        "interval_end > %(start)s AND interval_end <= %(end)s",
         {"ids": meters.ids.tolist(), "start": start, "end": end},
-    ).all()
-    frame, minutes = _pivot(rows, meters, INTERVAL_CHANNELS, "interval")
+        stored,
+    )
+    minutes = cols["minutes"].astype(np.int64)
+    frame, first_minutes = pivot_columns(
+        cols["meter_id"], cols["channel"], cols["ts"], cols["value"], cols["quality"],
+        minutes.astype(object), meters, stored, INTERVAL_CHANNELS, "interval",
+    )  # fmt: skip
     if len(frame):
         first = np.unique(frame.meter, return_index=True)[1]
-        known = minutes[first] != None  # noqa: E711 - object array comparison
-        meters.table.interval_minutes[frame.meter[first][known]] = minutes[first][known].astype(np.int64)
+        known = np.array([m is not None and m > 0 for m in first_minutes[first]], dtype=bool)
+        meters.table.interval_minutes[frame.meter[first][known]] = first_minutes[first][known].astype(
+            np.int64
+        )
     return frame
 
 
 def load_interval_history(session: Session, meters: Meters, start: datetime) -> None:
     """Average daily use, estimated share and bracketing daily registers into the MeterTable."""
     t = meters.table
-    params = {"ids": meters.ids.tolist(), "start": start, "days": HISTORY_DAYS}
+    params = {"ids": meters.ids.tolist(), "start": start, "since": start - timedelta(days=HISTORY_DAYS)}
     for r in session.execute(
         text(
             "SELECT meter_id, sum(value) FILTER (WHERE quality IN ('valid','estimated','edited','suspect'))"
@@ -129,7 +231,7 @@ def load_interval_history(session: Session, meters: Meters, start: datetime) -> 
             " ('valid','estimated','edited','suspect')), 0) AS daily,"
             " count(*) FILTER (WHERE quality = 'estimated') AS est, count(*) AS total"
             " FROM interval_readings WHERE channel = 'kwh' AND meter_id = ANY(:ids)"
-            " AND interval_end > :start - make_interval(days => :days) AND interval_end <= :start"
+            " AND interval_end > :since AND interval_end <= :start"
             " GROUP BY meter_id"
         ),
         params,
@@ -156,16 +258,22 @@ def load_history_frame(
     session: Session, meters: Meters, meter_idx: npt.NDArray[Any], start: datetime
 ) -> Frame:
     """Trusted kWh intervals of the previous weeks for the like-day average."""
-    rows = session.execute(
-        text(
-            "SELECT meter_id, channel, extract(epoch FROM interval_end)::bigint, value, quality, NULL"
-            " FROM interval_readings WHERE channel = 'kwh' AND meter_id = ANY(:ids)"
-            " AND quality IN ('valid', 'edited', 'suspect')"
-            " AND interval_end > :start - interval '29 days' AND interval_end <= :start"
-        ),
-        {"ids": meters.ids[np.unique(meter_idx)].tolist(), "start": start},
-    ).all()
-    return _pivot(rows, meters, {"kwh": "kwh"}, "interval")[0]
+    cols = _interval_columns(
+        session,
+        "quality IN ('valid', 'edited', 'suspect')"
+        " AND interval_end > %(since)s AND interval_end <= %(start)s",
+        {
+            "ids": meters.ids[np.unique(meter_idx)].tolist(),
+            "start": start,
+            "since": start - timedelta(days=LIKE_DAY_DAYS),
+        },
+        ["kwh"],
+    )
+    n = len(cols["ts"])
+    return pivot_columns(
+        cols["meter_id"], cols["channel"], cols["ts"], cols["value"], cols["quality"],
+        np.full(n, None, dtype=object), meters, ["kwh"], {"kwh": "kwh"}, "interval",
+    )[0]  # fmt: skip
 
 
 def load_registers(session: Session, meters: Meters, start: datetime, end: datetime, scalar: bool) -> Frame:
@@ -187,10 +295,11 @@ def load_registers(session: Session, meters: Meters, start: datetime, end: datet
         text(
             "SELECT DISTINCT ON (meter_id, channel) meter_id, channel, value FROM register_reads"
             " WHERE meter_id = ANY(:ids) AND kind = ANY(:kinds) AND tod_zone = 0 AND read_at <= :start"
+            " AND read_at > :since"
             " AND channel IN ('kwh', 'kwh_export') AND quality <> 'failed' AND value IS NOT NULL"
             " ORDER BY meter_id, channel, read_at DESC"
         ),
-        {"ids": meters.ids.tolist(), "kinds": kinds, "start": start},
+        {"ids": meters.ids.tolist(), "kinds": kinds, "start": start, "since": start - REGISTER_LOOKBACK},
     ):
         i = meters.index(np.array([r.meter_id]))[0]
         target = t.prev_register_kwh if r.channel == "kwh" else t.prev_register_export_kwh
@@ -201,11 +310,12 @@ def load_registers(session: Session, meters: Meters, start: datetime, end: datet
                 "SELECT meter_id, (max(value) - min(value)) / NULLIF(count(*) - 1, 0) AS monthly FROM ("
                 " SELECT meter_id, value, row_number() OVER (PARTITION BY meter_id ORDER BY read_at DESC) AS n"
                 " FROM register_reads WHERE meter_id = ANY(:ids) AND kind = 'scalar' AND channel = 'kwh'"
-                " AND tod_zone = 0 AND read_at <= :start AND quality <> 'failed' AND value IS NOT NULL)"
+                " AND tod_zone = 0 AND read_at <= :start AND read_at > :since"
+                " AND quality <> 'failed' AND value IS NOT NULL)"
                 " r WHERE n <= 7"
                 " GROUP BY meter_id"
             ),
-            {"ids": meters.ids.tolist(), "start": start},
+            {"ids": meters.ids.tolist(), "start": start, "since": start - REGISTER_LOOKBACK},
         ):
             i = meters.index(np.array([r.meter_id]))[0]
             t.avg_monthly_kwh[i] = np.nan if r.monthly is None else float(r.monthly) * float(t.multiplier[i])

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from rules.engine import Evaluation
 from rules.estimation import Estimates
 from rules.frames import Frame
+from service.readings.store import raw_connection
 from service.vee.loading import QUALITY_NAMES, Meters
 from service.vee.models import VeeFailure
 
@@ -24,28 +25,45 @@ def _utc(seconds: Any) -> datetime:
 
 
 def write_quality(
-    session: Session, table: str, frame: Frame, meters: Meters, quality: npt.NDArray[np.int8]
+    session: Session,
+    table: str,
+    frame: Frame,
+    meters: Meters,
+    quality: npt.NDArray[np.int8],
+    span: tuple[datetime, datetime],
 ) -> int:
-    """Set each row's flag (all channels of a (meter, ts)); estimated and edited rows keep theirs."""
+    """Set each row's flag (all channels of a (meter, ts)); estimated and edited rows keep theirs.
+
+    The statement carries the meters and the time span of the changed rows, so PostgreSQL
+    prunes the partitions outside it and reads the rest through the primary key's prefix
+    (DESIGN: the cost of a batch never depends on the size of the store).
+    """
     changed = quality != frame.quality_in
     if not changed.any():
         return 0
     at = "interval_end" if table == "interval_readings" else "read_at"
     extra = "" if table == "interval_readings" else " AND t.tod_zone = 0"
-    result = session.execute(
-        text(
+    ids = meters.ids[frame.meter[changed]]
+    cur = raw_connection(session).cursor()
+    try:
+        cur.execute(
             f"UPDATE {table} t SET quality = u.q"  # noqa: S608 - fixed identifiers
-            " FROM unnest(CAST(:m AS int[]), CAST(:ts AS bigint[]), CAST(:q AS text[])) AS u(m, ts, q)"
+            " FROM unnest(%(m)s::int[], %(ts)s::bigint[], %(q)s::text[]) AS u(m, ts, q)"
             f" WHERE t.meter_id = u.m AND t.{at} = to_timestamp(u.ts){extra}"
-            " AND t.quality NOT IN ('estimated', 'edited') AND t.quality <> u.q"
-        ),
-        {
-            "m": meters.ids[frame.meter[changed]].tolist(),
-            "ts": frame.ts[changed].tolist(),
-            "q": QUALITY_NAMES[quality[changed]].tolist(),
-        },
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+            f" AND t.meter_id = ANY(%(ids)s::int[]) AND t.{at} > %(start)s AND t.{at} <= %(end)s"
+            " AND t.quality NOT IN ('estimated', 'edited') AND t.quality <> u.q",
+            {
+                "m": ids.tolist(),
+                "ts": frame.ts[changed].tolist(),
+                "q": QUALITY_NAMES[quality[changed]].tolist(),
+                "ids": np.unique(ids).tolist(),
+                "start": span[0],
+                "end": span[1],
+            },
+        )
+        return int(cur.rowcount)
+    finally:
+        cur.close()
 
 
 def replace_failures(
@@ -152,9 +170,15 @@ def write_interval_estimates(
             " CAST(:method AS text[]), CAST(:ov AS float8[]), CAST(:oq AS text[])) AS u(m, ts, v, method, ov, oq)"
             " JOIN interval_readings r ON r.meter_id = u.m AND r.channel = 'kwh'"
             " AND r.interval_end = to_timestamp(u.ts) AND r.quality = 'estimated'"
+            " AND r.meter_id = ANY(:ids) AND r.interval_end BETWEEN :first AND :last"
             " ON CONFLICT (meter_id, channel, ts) DO UPDATE SET value = excluded.value, method = excluded.method"
         ),
-        params,
+        {
+            **params,
+            "ids": np.unique(meters.ids[estimates.meter]).tolist(),
+            "first": _utc(estimates.ts.min()),
+            "last": _utc(estimates.ts.max()),
+        },
     )
     return int(written)
 
@@ -166,6 +190,7 @@ def drop_superseded_estimates(session: Session, meters: Meters, start: datetime,
             "DELETE FROM vee_estimates e USING interval_readings r"
             " WHERE e.meter_id = ANY(:ids) AND e.ts > :start AND e.ts <= :end"
             " AND r.meter_id = e.meter_id AND r.channel = e.channel AND r.interval_end = e.ts"
+            " AND r.meter_id = ANY(:ids) AND r.interval_end > :start AND r.interval_end <= :end"
             " AND r.quality <> 'estimated'"
         ),
         {"ids": meters.ids.tolist(), "start": start, "end": end},

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from rules.book import Change, RuleBook, unified_diff
@@ -23,6 +23,7 @@ from service.vee.models import RuleFile
 KEY = "cmdms.vee.rulebook"
 RELOAD_SECONDS = 2.0
 ACTOR = Actor("system", "rules-reload")
+SYNC_LOCK_KEY = 0x7EE5_0001  # pg_advisory_xact_lock key of rule-file recording
 
 
 def use_directory(app: Flask, directory: Path, reload_seconds: float = RELOAD_SECONDS) -> RuleBook:
@@ -72,8 +73,14 @@ def recorded_rule_sets(session: Session) -> list[RuleSet]:
 
 
 def sync(session: Session, book: RuleBook, seed: bool = False) -> list[Change]:
-    """Refresh the book from disk and record what changed (the caller commits)."""
-    rows = {r.file: r for r in session.scalars(select(RuleFile).with_for_update())}
+    """Refresh the book from disk and record what changed (the caller commits).
+
+    Read without locks: the usual case (nothing changed) must not serialize the VEE jobs of
+    several workers on these rows until their commits. Only when there is something to record
+    does it take a transaction lock and read the rows again, so two processes that load the
+    same new file at once record it once instead of both inserting it.
+    """
+    rows = {r.file: r for r in session.scalars(select(RuleFile))}
     if seed:
         for stored in rows.values():
             if stored.content is not None and stored.file not in book.in_force:
@@ -84,6 +91,13 @@ def sync(session: Session, book: RuleBook, seed: bool = False) -> list[Change]:
         row = rows.get(name)
         if (row is None or row.sha256 != in_force.sha256) and not any(c.file == name for c in changes):
             changes.append(Change("loaded", name, in_force.sha256))
+    if not changes:
+        return changes
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK_KEY})
+    rows = {
+        r.file: r
+        for r in session.scalars(select(RuleFile).with_for_update().execution_options(populate_existing=True))
+    }
     for change in changes:
         _record(session, rows, change)
     return changes

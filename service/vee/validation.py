@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from rules.engine import evaluate
+from rules.engine import Evaluation, evaluate
 from rules.estimation import AVERAGE_DAILY, DAYS_A_MONTH, estimate_intervals
 from rules.frames import IST_OFFSET_SECONDS, Q_EDITED, Q_ESTIMATED, Q_FAILED, Frame
 from service import aggregates
@@ -46,10 +46,13 @@ def day_window(first: datetime, last: datetime) -> tuple[datetime, datetime]:
 def validate_batch(session: Session, batch_id: int) -> None:
     """Hook for the measurement store's per-batch job (service.readings.hooks)."""
     row = session.execute(
-        text("SELECT meter_ids, first_at, last_at FROM ingest_batches WHERE id = :id"), {"id": batch_id}
+        text("SELECT meter_ids, first_at, last_at, counts FROM ingest_batches WHERE id = :id"),
+        {"id": batch_id},
     ).one_or_none()
     if row is None or not row.meter_ids or row.first_at is None:
         return
+    if (row.counts or {}).get("validated_at_ingest"):
+        return  # intervals only, validated as they were stored (service.vee.at_ingest)
     start, end = day_window(row.first_at, row.last_at)
     validate(session, list(row.meter_ids), start, end, batch_id=batch_id)
 
@@ -87,8 +90,22 @@ def _intervals(
     loading.load_interval_history(session, meters, start)
     evaluation = evaluate(rule_sets, frame, meters.table, now_s)
     summary.flags_changed += results.write_quality(
-        session, "interval_readings", frame, meters, evaluation.quality
+        session, "interval_readings", frame, meters, evaluation.quality, (start, end)
     )
+    finish_intervals(session, meters, frame, evaluation, start, end, batch_id, summary)
+
+
+def finish_intervals(
+    session: Session,
+    meters: loading.Meters,
+    frame: Frame,
+    evaluation: Evaluation,
+    start: datetime,
+    end: datetime,
+    batch_id: int | None,
+    summary: VeeSummary,
+) -> None:
+    """Once the flags are stored: failures, estimates into gaps and over failed rows, cases."""
     summary.failures += results.replace_failures(
         session, "interval", meters, start, end, evaluation, batch_id
     )
@@ -132,7 +149,7 @@ def _registers(
     kind = frame.kind
     evaluation = evaluate(rulebook.rule_sets(session, kind), frame, meters.table, now_s)
     summary.flags_changed += results.write_quality(
-        session, "register_reads", frame, meters, evaluation.quality
+        session, "register_reads", frame, meters, evaluation.quality, (start, end)
     )
     summary.failures += results.replace_failures(session, kind, meters, start, end, evaluation, batch_id)
     if scalar and evaluation.replace_rows.any():
@@ -157,6 +174,7 @@ ESTIMATE_SCALAR = text(
             SELECT r.read_at, r.value FROM register_reads r
             WHERE r.meter_id = t.meter_id AND r.kind = 'scalar' AND r.channel = 'kwh' AND r.tod_zone = 0
               AND r.read_at < to_timestamp(t.epoch) AND r.value IS NOT NULL AND r.quality <> 'failed'
+              AND r.read_at > :since AND r.read_at < :until
             ORDER BY r.read_at DESC LIMIT 1
         ) prev
         CROSS JOIN LATERAL (
@@ -164,6 +182,7 @@ ESTIMATE_SCALAR = text(
                 SELECT r.value FROM register_reads r
                 WHERE r.meter_id = t.meter_id AND r.kind = 'scalar' AND r.channel = 'kwh' AND r.tod_zone = 0
                   AND r.read_at < to_timestamp(t.epoch) AND r.value IS NOT NULL AND r.quality <> 'failed'
+                  AND r.read_at > :since AND r.read_at < :until
                 ORDER BY r.read_at DESC LIMIT 7
             ) h
         ) hist
@@ -177,6 +196,8 @@ ESTIMATE_SCALAR = text(
         FROM estimate e, register_reads before
         WHERE r.meter_id = e.meter_id AND r.kind = 'scalar' AND r.channel = 'kwh' AND r.tod_zone = 0
           AND r.read_at = e.read_at AND r.quality = 'failed'
+          AND r.meter_id = ANY(:ids) AND r.read_at BETWEEN :first AND :until
+          AND before.meter_id = ANY(:ids) AND before.read_at BETWEEN :first AND :until
           AND before.meter_id = r.meter_id AND before.kind = r.kind AND before.channel = r.channel
           AND before.tod_zone = r.tod_zone AND before.read_at = r.read_at
         RETURNING r.meter_id, r.read_at, r.value, before.value AS original_value
@@ -197,9 +218,15 @@ def _estimate_scalar(session: Session, frame: Frame, meters: loading.Meters, rep
     idx = np.flatnonzero(replace & (frame.quality_in != Q_EDITED) & (frame.quality_in != Q_ESTIMATED))
     if len(idx) == 0:
         return 0
+    ts = frame.ts[idx]
     params = {
         "meters": [int(v) for v in meters.ids[frame.meter[idx]]],
-        "ts": [int(v) for v in frame.ts[idx]],
+        "ts": [int(v) for v in ts],
+        # Constant bounds, so that only the partitions of the reads and the look-back are read.
+        "ids": sorted({int(v) for v in meters.ids[frame.meter[idx]]}),
+        "since": loading.utc(int(ts.min())) - loading.REGISTER_LOOKBACK,
+        "first": loading.utc(int(ts.min())),
+        "until": loading.utc(int(ts.max())),
         "days_a_month": DAYS_A_MONTH,
         "method": AVERAGE_DAILY,
     }

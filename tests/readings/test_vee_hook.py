@@ -31,10 +31,12 @@ def _count_raw(session: Session, batch_id: int) -> None:
 @pytest.fixture
 def no_validators() -> Iterator[None]:
     """The store's contract alone: VEE's own validator is set aside for these tests."""
-    saved = list(hooks.VALIDATORS)
+    saved, saved_ingest = list(hooks.VALIDATORS), list(hooks.INGEST_VALIDATORS)
     hooks.VALIDATORS.clear()
+    hooks.INGEST_VALIDATORS.clear()
     yield
     hooks.VALIDATORS[:] = saved
+    hooks.INGEST_VALIDATORS[:] = saved_ingest
 
 
 @pytest.fixture
