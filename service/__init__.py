@@ -35,7 +35,7 @@ PORT_NAMES = ("sms", "sms_http", "push", "hes", "billing")
 
 def create_app(config: Config | None = None, **ports: Any) -> Flask:
     """Build the application. `ports` replace outside-system adapters (sms, push, hes, billing)."""
-    from service import embedded, queues, unit_of_work
+    from service import embedded, pool, queues, unit_of_work
     from service.extensions import api, csrf, db, login_manager, migrate
 
     config = config or load_config()
@@ -60,7 +60,8 @@ def create_app(config: Config | None = None, **ports: Any) -> Flask:
         SECRET_KEY=config.secret_key,
         TESTING=config.testing,
         SQLALCHEMY_DATABASE_URI=_sqlalchemy_url(config.database_url or ""),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # No ping per transaction: service.pool pings connections that sat idle.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.session_cookie_secure,
@@ -83,6 +84,8 @@ def create_app(config: Config | None = None, **ports: Any) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     db.init_app(app)
+    with app.app_context():
+        pool.ping_idle_connections(db.engine)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     login_manager.init_app(app)
     csrf.init_app(app)

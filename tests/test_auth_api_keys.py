@@ -84,3 +84,69 @@ def test_revoked_key_is_401_revoked_api_key_and_the_revocation_is_audited(demo, 
         select(AuditEntry.action).where(AuditEntry.entity == "api_key", AuditEntry.entity_key == prefix)
     ).all()
     assert actions == ["create", "revoke"]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _cached_keys(app, clock):
+    from service.auth.api_keys import CACHE_EXTENSION, KeyCache
+
+    saved = app.extensions[CACHE_EXTENSION]
+    app.extensions[CACHE_EXTENSION] = KeyCache(ttl_s=30, touch_every_s=60, clock=clock)
+    return saved
+
+
+def test_last_used_at_is_written_at_most_once_a_minute(demo, app, client, session, make_api_key) -> None:
+    from service.auth.api_keys import CACHE_EXTENSION
+
+    clock = _Clock()
+    saved = _cached_keys(app, clock)
+    try:
+        headers = make_api_key("masterdata:write", system="billing-a")
+
+        def use(n: int) -> object:
+            answer = client.post(URL, json=[consumer_row(f"N91000000{n:02d}")], headers=headers)
+            assert answer.status_code == 200, answer.get_json()
+            session.expire_all()
+            return session.scalar(select(ApiKey.last_used_at).where(ApiKey.system == "billing-a"))
+
+        assert use(1) is not None
+        session.execute(ApiKey.__table__.update().values(last_used_at=None))
+        session.commit()
+        clock.now += 59
+        assert use(2) is None  # used again within the minute: no write
+        clock.now += 2
+        assert use(3) is not None
+    finally:
+        app.extensions[CACHE_EXTENSION] = saved
+
+
+def test_a_revocation_made_elsewhere_takes_effect_within_the_cache_ttl(
+    demo, app, client, session, make_api_key
+) -> None:
+    from datetime import UTC, datetime
+
+    from service.auth.api_keys import CACHE_EXTENSION
+
+    clock = _Clock()
+    saved = _cached_keys(app, clock)
+    try:
+        headers = make_api_key("masterdata:read", system="billing-b")
+        assert client.get(URL, headers=headers).status_code == 200
+        # Another process (the CLI on another host) revokes it: this one learns within 30 s.
+        session.execute(ApiKey.__table__.update().values(revoked_at=datetime.now(UTC)))
+        session.commit()
+        clock.now += 29
+        assert client.get(URL, headers=headers).status_code == 200
+        clock.now += 2
+        response = client.get(URL, headers=headers)
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "revoked_api_key"
+    finally:
+        app.extensions[CACHE_EXTENSION] = saved

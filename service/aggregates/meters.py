@@ -135,7 +135,8 @@ ON CONFLICT (subject_kind, subject_id, hour_end) DO UPDATE SET kwh = excluded.kw
 """
 
 # Consumption of a scalar read = (read - the last earlier read with a value) x multiplier; a
-# status-only read (door locked ...) has none. The look-back bounds the search for that read.
+# status-only read (door locked ...) has none. The look-back bounds the search for that read;
+# the (redundant) upper bound lets PostgreSQL prune the partitions after the span.
 _SCALAR_SQL = f"""
 INSERT INTO agg_scalar_read AS a (meter_id, read_at, month, org_unit_id, reading_kwh, previous_at,
   consumption_kwh, reading_status, quality, updated_at)
@@ -149,7 +150,7 @@ JOIN meters m ON m.id = r.meter_id
 LEFT JOIN LATERAL (
   SELECT p.value, p.read_at FROM register_reads p
   WHERE p.meter_id = r.meter_id AND p.kind = 'scalar' AND p.channel = 'kwh' AND p.tod_zone = 0
-    AND p.read_at < r.read_at AND p.read_at > :lookback AND p.value IS NOT NULL
+    AND p.read_at < r.read_at AND p.read_at > :lookback AND p.read_at <= :scalar_end AND p.value IS NOT NULL
     AND p.quality <> 'failed'
   ORDER BY p.read_at DESC LIMIT 1
 ) p ON true
@@ -179,7 +180,16 @@ def refresh_meters(
         ),
         params,
     )
-    session.execute(text(_HOUR_SQL), params)
+    # Only feeder/DT/HT meters have hours: a batch of smart meters skips the statement (its
+    # join on meter class, planned before the new rows had statistics, cost seconds a batch).
+    hourly = list(
+        session.scalars(
+            text(f"SELECT id FROM meters WHERE id = ANY(:ids) AND meter_class IN {HOURLY_CLASSES}"),
+            {"ids": meter_ids},
+        )
+    )
+    if hourly:
+        session.execute(text(_HOUR_SQL), {**params, "ids": hourly})
     session.execute(
         text(
             "DELETE FROM agg_hour WHERE subject_kind = 'meter' AND subject_id = ANY(:ids)"

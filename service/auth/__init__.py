@@ -4,8 +4,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from service.auth import cli, models, views
+    from service.auth import api_keys, cli, models, views
     from service.extensions import db, login_manager
+
+    app.extensions[api_keys.CACHE_EXTENSION] = api_keys.KeyCache()
 
     login_manager.login_view = "auth.login"
 

@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from service.audit.log import CLI_ACTOR
-from service.auth.api_keys import ApiKeyError, create_key, revoke_key
+from service.auth.api_keys import CACHE_EXTENSION, ApiKeyError, create_key, revoke_key
 from service.auth.models import ApiKey
 from service.auth.users import UserError, create_user
 from service.extensions import db
@@ -56,6 +56,7 @@ def register(app: Flask) -> None:
         except ApiKeyError as exc:
             raise click.ClickException(str(exc)) from None
         db.session.commit()
+        app.extensions[CACHE_EXTENSION].forget(prefix)  # this process at once; others in the TTL
         click.echo(f"revoked {prefix}")
 
     @keys.command("list")

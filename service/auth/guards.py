@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_login import current_user
 
 from service.api_errors import fail
@@ -19,15 +18,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _principal_from_key(raw: str) -> Principal:
-    key = api_keys.authenticate(db.session(), raw)
+    cache: api_keys.KeyCache = current_app.extensions[api_keys.CACHE_EXTENSION]
+    key = cache.lookup(db.session(), raw)
     if key is None:
         fail(401, "invalid_api_key", "The API key is unknown or malformed.")
-    if key.revoked_at is not None:
+    if key.revoked:
         fail(401, "revoked_api_key", "The API key has been revoked.")
-    key.last_used_at = datetime.now(UTC)
-    return Principal(
-        kind="system", name=key.system, org_unit_id=key.org_unit_id, scopes=frozenset(key.scopes)
-    )
+    cache.touch(db.session(), key)
+    return Principal(kind="system", name=key.system, org_unit_id=key.org_unit_id, scopes=key.scopes)
 
 
 def authenticate_request() -> Principal | None:

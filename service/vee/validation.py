@@ -51,9 +51,12 @@ def validate_batch(session: Session, batch_id: int) -> None:
     ).one_or_none()
     if row is None or not row.meter_ids or row.first_at is None:
         return
-    if (row.counts or {}).get("validated_at_ingest"):
-        return  # intervals only, validated as they were stored (service.vee.at_ingest)
     start, end = day_window(row.first_at, row.last_at)
+    if (row.counts or {}).get("validated_at_ingest"):
+        # Intervals only, validated as they were stored (service.vee.at_ingest): what is left
+        # is what follows validation.
+        aggregates.refresh(session, list(row.meter_ids), *aggregates.local_days_of(start, end))
+        return
     validate(session, list(row.meter_ids), start, end, batch_id=batch_id)
 
 

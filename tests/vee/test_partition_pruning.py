@@ -3,7 +3,8 @@
 The store holds two years of month partitions with rows in each. The statements sent while a
 batch is validated (by the job, and at ingest) are recorded from the driver's cursor; each one
 on `interval_readings` / `register_reads` is EXPLAINed and the partitions in its plan must lie
-in the batch's days plus the rules' look-back (29 days of intervals, 400 days of registers).
+in the batch's days plus the declared look-backs (29 days of intervals for the rules,
+registers as far as VEE and the aggregates refreshed after it look back and forward).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import psycopg2.extensions
 from sqlalchemy import text
 
 from integrations.canonical import CanonicalBatch
+from service.aggregates.meters import SCALAR_FOLLOW, SCALAR_LOOKBACK
 from service.readings import partitions
 from service.vee import loading
 from service.vee.validation import day_window
@@ -26,7 +28,7 @@ from tests.vee.conftest import DAY_START_DT, at, intervals_batch, profile, regis
 
 MEASUREMENT = re.compile(r"\b(interval_readings|register_reads)\b", re.IGNORECASE)
 PARTITION = re.compile(r"^(interval_readings|register_reads)_(\d{4})_(\d{2})$")
-STORE_FROM, STORE_TO = date(2025, 1, 1), date(2027, 1, 1)
+STORE_FROM, STORE_TO = date(2023, 7, 1), date(2027, 3, 1)
 
 
 class _Recording(psycopg2.extensions.cursor):
@@ -63,7 +65,7 @@ def _store_with_two_years(session: Any, meter_id: int) -> None:
         text(
             "INSERT INTO interval_readings (meter_id, channel, interval_end, value, interval_minutes, quality,"
             " source, batch_id) SELECT :m, 'kwh', g, 0.25, 15, 'valid', 'seed', 0"
-            " FROM generate_series('2025-01-01 00:15+00'::timestamptz, '2027-01-31', interval '1 day') g"
+            " FROM generate_series('2023-07-01 00:15+00'::timestamptz, '2027-03-31', interval '1 day') g"
             " WHERE g < :a OR g > :b"
         ),
         {"m": meter_id, **away},
@@ -72,7 +74,7 @@ def _store_with_two_years(session: Any, meter_id: int) -> None:
         text(
             "INSERT INTO register_reads (meter_id, kind, channel, tod_zone, read_at, value, quality, source,"
             " batch_id) SELECT :m, 'daily', 'kwh', 0, g, 1000, 'valid', 'seed', 0"
-            " FROM generate_series('2025-01-01 18:30+00'::timestamptz, '2027-01-31', interval '1 day') g"
+            " FROM generate_series('2023-07-01 18:30+00'::timestamptz, '2027-03-31', interval '1 day') g"
             " WHERE g < :a OR g > :b"
         ),
         {"m": meter_id, **away},
@@ -112,7 +114,13 @@ def outside_partitions(
         "interval_readings": set(
             partitions.months_between(start - timedelta(days=loading.LIKE_DAY_DAYS), end)
         ),
-        "register_reads": set(partitions.months_between(start - loading.REGISTER_LOOKBACK, end)),
+        # VEE's previous registers; the aggregates refreshed after VEE read scalar reads
+        # further back (the last read with a value) and the reads that follow the span.
+        "register_reads": set(
+            partitions.months_between(
+                start - max(loading.REGISTER_LOOKBACK, SCALAR_LOOKBACK), end + SCALAR_FOLLOW
+            )
+        ),
     }
     found: dict[str, list[str]] = {}
     checked = 0
