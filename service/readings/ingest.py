@@ -199,9 +199,10 @@ class _Checks:
         )
 
     def subject(self, label: str = "meter") -> None:
-        present = np.fromiter(
-            (isinstance(m, str) and m.strip() != "" for m in self.meters), bool, len(self.meters)
-        )
+        # Checked once per distinct name (a meter's rows come in runs), not once per row.
+        codes, distinct = factorize(self.meters)
+        named = np.array([isinstance(m, str) and m.strip() != "" for m in distinct], dtype=bool)
+        present = named[codes] if len(distinct) else np.empty(0, dtype=bool)
         self.refuse(~present, label, f"missing {label}")
 
     def timestamp(self, stamps: npt.NDArray[np.datetime64], field: str, now: np.datetime64) -> None:

@@ -30,9 +30,11 @@ def whole_days(rows: NewIntervals) -> bool:
     if len(minutes) == 0 or (minutes <= 0).any():
         return False
     day = (rows.ends_s + IST_OFFSET_SECONDS - 1) // DAY_S
-    keys = np.stack([rows.meter_ids, rows.channel_codes, day, minutes])
-    groups, counts = np.unique(keys, axis=1, return_counts=True)
-    return bool((counts == 1440 // groups[3]).all())
+    # One int64 per (meter, channel, day, minutes): meter ids < 2^31, 16 channel codes, days
+    # since 1970 < 2^16, minutes < 2^11 (a structured np.unique is ten times slower).
+    keys = ((rows.meter_ids.astype(np.int64) << 4 | rows.channel_codes) << 16 | day) << 11 | minutes
+    groups, counts = np.unique(keys, return_counts=True)
+    return bool((counts == 1440 // (groups & 0x7FF)).all())
 
 
 def validate_new_intervals(session: Session, rows: NewIntervals) -> Validated | None:
