@@ -31,6 +31,10 @@ INTERVAL_CHANNELS: dict[str, str] = {
     "current_r": "A",
     "current_y": "A",
     "current_b": "A",
+    # Added for IEC 61968-9 senders (appended: codes of the ones above stay as they were).
+    "kwh_net": "kWh",
+    "pf": "",
+    "frequency": "Hz",
 }
 # Register (cumulative) quantities of daily and billing profiles and scalar reads.
 REGISTER_CHANNELS: dict[str, str] = {
@@ -44,6 +48,18 @@ REGISTER_CHANNELS: dict[str, str] = {
     "md_kva": "kVA",
     "avg_pf": "",
     "power_on_hours": "h",
+    # Instantaneous snapshots and net energy as IEC 61968-9 senders report them.
+    "kwh_net": "kWh",
+    "voltage_r": "V",
+    "voltage_y": "V",
+    "voltage_b": "V",
+    "current_r": "A",
+    "current_y": "A",
+    "current_b": "A",
+    "pf": "",
+    "frequency": "Hz",
+    "kw": "kW",
+    "kva": "kVA",
 }
 REGISTER_KINDS = ("daily", "billing", "scalar", "instant")
 # Monthly scalar reading status as billing and the reading app send it.

@@ -161,7 +161,11 @@ def iso_to_epoch(texts: Sequence[Any]) -> tuple[list[int], list[int]]:
         tails = [t[19:] for t in texts]
         if {len(h) for h in heads} != {19} or any(h[10] != "T" for h in heads[:: max(1, n // 64)]):
             raise ValueError("irregular")
-        offsets = [_offset_seconds(t) for t in tails]
+        # Few distinct offsets per message: look each up once.
+        by_tail = {tail: _offset_seconds(tail) for tail in set(tails)}
+        if None in by_tail.values():
+            raise ValueError("irregular")
+        offsets = [by_tail[t] for t in tails]
         if None in offsets:
             raise ValueError("irregular")
         base = np.array(heads, dtype=DT64).astype(np.int64)
@@ -269,7 +273,7 @@ class IntervalBuilder:
         good_index = np.flatnonzero(~bad)
         if len(good_index):
             base = int(end.min())
-            key = (meter_code[good_index] * 16 + channel[good_index]) * (1 << 32) + (end[good_index] - base)
+            key = (meter_code[good_index] * 64 + channel[good_index]) * (1 << 32) + (end[good_index] - base)
             _, first = np.unique(key, return_index=True)
             dup_local = np.ones(len(good_index), dtype=bool)
             dup_local[first] = False

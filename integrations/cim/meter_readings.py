@@ -9,6 +9,7 @@ ReadingType is decoded once and whole blocks go to the column builders.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -255,11 +256,11 @@ class _Reader:
             return
         ref = block.reading_type or ""
         decoded = decode(ref) if ref else "IntervalBlock without a ReadingType"
-        if isinstance(decoded, str) or decoded.target != "interval":
-            reason = (
-                decoded if isinstance(decoded, str) else f"reading type {ref} is a register, not an interval"
-            )
-            self.rejects.append(Reject(where, "ReadingType", f"{reason}; {count} values not stored", meter))
+        if isinstance(decoded, str):
+            self.rejects.append(Reject(where, "ReadingType", f"{decoded}; {count} values not stored", meter))
+            return
+        if decoded.target == "register":
+            self._sampled_registers(block, meter, decoded, where)
             return
         block_ts = block.ts
         ends, bad_ts = iso_to_epoch(block_ts)
@@ -270,6 +271,14 @@ class _Reader:
         out.segment(meter, decoded.interval_minutes, prefix)
         code = INTERVAL_CHANNEL_CODE[decoded.channel]
         scale = decoded.scale
+        if not bad and None not in values:
+            # The usual block: every value readable, appended whole.
+            out.channel.extend([code] * count)
+            out.end.extend(ends)
+            readable = cast(list[float], values)
+            out.value.extend(readable if scale == 1.0 else [v * scale for v in readable])
+            out.pos.extend(range(count))
+            count = 0
         for p in range(count):
             value = values[p]
             if p in bad:
@@ -292,8 +301,37 @@ class _Reader:
                 out.value.append(value * scale if scale != 1.0 else value)
                 out.pos.append(p)
         for p, entries in block.qualities.items():
-            if p < count and p not in bad:
+            if p < len(block.val) and p not in bad and values[p] is not None:
                 self._keep_qualities(f"{prefix}[{p}]", meter, decoded.channel, ends[p], entries)
+
+    def _sampled_registers(self, block: _Block, meter: str, decoded: Decoded, where: str) -> None:
+        """A cumulative register sampled every interval: each value is a register read at its time."""
+        prefix = f"{where}/IntervalReadings"
+        ends, bad_ts = iso_to_epoch(block.ts)
+        bad = set(bad_ts)
+        values = _floats(block.val)
+        for p, value in enumerate(values):
+            locator = f"{prefix}[{p}]"
+            if p in bad:
+                self.rejects.append(
+                    Reject(locator, "timeStamp", f"unreadable timestamp {block.ts[p]!r}", meter)
+                )
+            elif value is None:
+                self.rejects.append(
+                    Reject(locator, decoded.channel, f"not a number: {block.val[p]!r}", meter, block.ts[p])
+                )
+            else:
+                self.registers.add(
+                    locator,
+                    meter,
+                    decoded.register_kind,
+                    decoded.channel,
+                    decoded.tod_zone,
+                    ends[p],
+                    value * decoded.scale,
+                )
+                if p in block.qualities:
+                    self._keep_qualities(locator, meter, decoded.channel, ends[p], block.qualities[p])
 
     def _keep_qualities(
         self,

@@ -1,37 +1,28 @@
-"""IEC 61968-9 ReadingType: the 18-field code decoded into our channel, interval and unit.
+"""IEC 61968-9 ReadingType: the 18-field code decoded into our channel, interval, unit and scale.
 
 macroPeriod.aggregate.measuringPeriod.accumulation.flowDirection.commodity.measurementKind.
 interharmonicNum.interharmonicDen.argumentNum.argumentDen.tou.cpp.consumptionTier.phases.
-multiplier.unit.currency (REFERENCE §4). Only the combinations we store are decoded; anything
-else is refused by name so the sender can see which reading type we do not take.
+multiplier.unit.currency (REFERENCE §4). What we store is a catalogue in `reading_types.csv`
+(data, not code), read once; a code no row matches is refused by name, never guessed.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+CATALOGUE_FILE = Path(__file__).with_name("reading_types.csv")
 # measuringPeriod (TimeAttributeKind) -> minutes
 MEASURING_PERIOD_MINUTES = {1: 10, 2: 15, 3: 1, 5: 30, 6: 5, 7: 60}
 PERIOD_CODE = {minutes: code for code, minutes in MEASURING_PERIOD_MINUTES.items()}
+DAY_PERIOD, DAILY_MACRO = 4, 11
 # macroPeriod -> register kind: none (a snapshot), billingPeriod, daily, monthly
 MACRO_REGISTER_KIND = {0: "instant", 8: "billing", 11: "daily", 13: "billing"}
 REGISTER_MACRO = {"instant": 0, "billing": 8, "daily": 11}
-# (flowDirection, unit) of energy -> channel. Units: 72 Wh, 61 VAh (and VA), 73 VArh, 38 W.
-ENERGY = {
-    (1, 72): "kwh",
-    (19, 72): "kwh_export",
-    (1, 61): "kvah",
-    (19, 61): "kvah_export",
-    (4, 73): "kvarh_lag",
-    (5, 73): "kvarh_lead",
-}
-ENERGY_CODE = {channel: key for key, channel in ENERGY.items()}
-# phases (PhaseCode): A/R 128 (AN 129), B/Y 64 (BN 65), C/B 32 (CN 33)
-PHASE = {128: "r", 129: "r", 64: "y", 65: "y", 32: "b", 33: "b"}
-PHASE_CODE = {"r": 128, "y": 64, "b": 32}
-KIND_ENERGY, KIND_DEMAND, KIND_PF, KIND_VOLTAGE, KIND_CURRENT = 12, 8, 38, 54, 4
-ACC_BULK, ACC_CUMULATIVE, ACC_DELTA, ACC_INSTANT = 1, 3, 4, 12
+FIELDS = ("macro", "measuring", "accumulation", "flow", "kind", "phases", "unit")
+_POSITION = {"macro": 0, "measuring": 2, "accumulation": 3, "flow": 4, "kind": 6, "phases": 14, "unit": 16}
 
 
 @dataclass(frozen=True)
@@ -46,6 +37,58 @@ class Decoded:
     scale: float = 1.0  # multiply the sent value by this to get our unit (kWh, V, A, ...)
 
 
+@dataclass(frozen=True)
+class _Row:
+    target: str
+    channel: str
+    register_kind: str
+    match: dict[str, frozenset[int] | str | None]  # None = any; a str = "interval" / "none" / "day"
+    kilo: bool
+
+
+def _values(text: str, field: str) -> frozenset[int] | str | None:
+    text = text.strip()
+    if text == "*":
+        return None
+    if field == "measuring" and text in ("interval", "none", "day"):
+        return text
+    return frozenset(int(v) for v in text.split("|"))
+
+
+@lru_cache(maxsize=1)
+def catalogue(path: Path = CATALOGUE_FILE) -> tuple[_Row, ...]:
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    return tuple(
+        _Row(
+            target=row["target"],
+            channel=row["channel"],
+            register_kind=row["register_kind"],
+            match={f: _values(row[f], f) for f in FIELDS},
+            kilo=row["scale"] == "kilo",
+        )
+        for row in csv.DictReader(lines)
+    )
+
+
+def _matches(row: _Row, f: list[int]) -> bool:
+    for name, wanted in row.match.items():
+        value = f[_POSITION[name]]
+        if wanted is None:
+            continue
+        if wanted == "interval":
+            if value not in MEASURING_PERIOD_MINUTES:
+                return False
+        elif wanted == "none":
+            if value != 0:
+                return False
+        elif wanted == "day":
+            if not (value == DAY_PERIOD or (value == 0 and f[0] == DAILY_MACRO)):
+                return False
+        elif value not in wanted:  # type: ignore[operator]
+            return False
+    return True
+
+
 @lru_cache(maxsize=4096)
 def decode(ref: str) -> Decoded | str:
     """A ReadingType mRID -> Decoded, or the reason it is refused."""
@@ -56,48 +99,52 @@ def decode(ref: str) -> Decoded | str:
         f = [int(p) for p in parts]
     except ValueError:
         return f"reading type {ref!r} has a non-numeric field"
-    macro, _agg, measuring, accumulation, flow, _commodity, kind = f[0:7]
-    tou, phases, multiplier, unit = f[11], f[14], f[15], f[16]
-    energy_scale = 10.0 ** (multiplier - 3)  # to kilo-units
-    if measuring in MEASURING_PERIOD_MINUTES and macro == 0:
-        minutes = MEASURING_PERIOD_MINUTES[measuring]
-        if kind == KIND_ENERGY and accumulation == ACC_DELTA and (flow, unit) in ENERGY:
-            return Decoded("interval", ENERGY[(flow, unit)], minutes, scale=energy_scale)
-        if kind == KIND_VOLTAGE and unit == 29 and phases in PHASE:
-            return Decoded("interval", f"voltage_{PHASE[phases]}", minutes, scale=10.0**multiplier)
-        if kind == KIND_CURRENT and unit == 5 and phases in PHASE:
-            return Decoded("interval", f"current_{PHASE[phases]}", minutes, scale=10.0**multiplier)
-    elif measuring == 0 and macro in MACRO_REGISTER_KIND and 0 <= tou <= 8:
-        register_kind = MACRO_REGISTER_KIND[macro]
-        if kind == KIND_ENERGY and accumulation in (ACC_BULK, ACC_CUMULATIVE) and (flow, unit) in ENERGY:
-            return Decoded("register", ENERGY[(flow, unit)], 0, register_kind, tou, energy_scale)
-        if kind == KIND_DEMAND and unit in (38, 61):
-            channel = "md_kw" if unit == 38 else "md_kva"
-            return Decoded("register", channel, 0, register_kind, tou, energy_scale)
-        if kind == KIND_PF and unit == 0:
-            return Decoded("register", "avg_pf", 0, register_kind, tou, 1.0)
+    macro, measuring, tou, multiplier = f[0], f[2], f[11], f[15]
+    for row in catalogue():
+        if not _matches(row, f):
+            continue
+        scale = 10.0 ** (multiplier - 3) if row.kilo else 10.0**multiplier
+        if row.target == "interval":
+            minutes = 1440 if row.match["measuring"] == "day" else MEASURING_PERIOD_MINUTES[measuring]
+            return Decoded("interval", row.channel, minutes, scale=scale)
+        if not 0 <= tou <= 8:
+            return f"reading type {ref} has TOU {tou}; TOD zones are 0..8"
+        kind = MACRO_REGISTER_KIND[macro] if row.register_kind == "macro" else row.register_kind
+        minutes = MEASURING_PERIOD_MINUTES.get(measuring, 0)
+        return Decoded("register", row.channel, minutes, kind, tou, scale)
     return f"unknown reading type {ref} (not a channel we store)"
 
 
 def encode_interval(channel: str, minutes: int) -> str:
-    """Our interval channel -> its ReadingType mRID (for the simulator and documentation)."""
-    period = PERIOD_CODE[minutes]
-    if channel in ENERGY_CODE:
-        flow, unit = ENERGY_CODE[channel]
-        return f"0.0.{period}.4.{flow}.1.12.0.0.0.0.0.0.0.0.3.{unit}.0"
-    quantity, phase = channel.split("_")
-    kind, unit = (KIND_VOLTAGE, 29) if quantity == "voltage" else (KIND_CURRENT, 5)
-    return f"0.2.{period}.12.0.1.{kind}.0.0.0.0.0.0.0.{PHASE_CODE[phase]}.0.{unit}.0"
+    """Our interval channel -> the ReadingType mRID we write (simulator, documentation)."""
+    return _encode(channel, "interval", f"0.{{agg}}.{PERIOD_CODE[minutes]}.{{acc}}")
 
 
 def encode_register(channel: str, register_kind: str, tod_zone: int = 0) -> str:
     macro = REGISTER_MACRO[register_kind]
-    if channel in ENERGY_CODE:
-        flow, unit = ENERGY_CODE[channel]
-        return f"{macro}.0.0.3.{flow}.1.12.0.0.0.0.{tod_zone}.0.0.0.3.{unit}.0"
-    if channel in ("md_kw", "md_kva"):
-        unit = 38 if channel == "md_kw" else 61
-        return f"{macro}.8.0.6.1.1.8.0.0.0.0.{tod_zone}.0.0.0.3.{unit}.0"
-    if channel == "avg_pf":
-        return f"{macro}.2.0.12.0.1.38.0.0.0.0.{tod_zone}.0.0.0.0.0.0"
-    raise ValueError(f"no reading type for register channel {channel!r}")
+    encoded = _encode(channel, "register", f"{macro}.{{agg}}.0.{{acc}}", tod_zone)
+    if encoded is None:
+        raise ValueError(f"no reading type for register channel {channel!r}")
+    return encoded
+
+
+def _first(match: dict[str, frozenset[int] | str | None], name: str, default: int = 0) -> int:
+    wanted = match[name]
+    return min(wanted) if isinstance(wanted, frozenset) else default
+
+
+def _encode(channel: str, target: str, head: str, tou: int = 0) -> str:
+    for row in catalogue():
+        if row.target != target or row.channel != channel:
+            continue
+        if target == "register" and row.register_kind != "macro":
+            continue  # registers we write are read once per day / billing period, not sampled
+        m = row.match
+        accumulation = _first(m, "accumulation", 6)
+        kind = _first(m, "kind")
+        aggregate = 8 if kind == 8 else (2 if accumulation == 12 else 0)  # maximum / average
+        flow = max(m["flow"]) if isinstance(m["flow"], frozenset) else 0  # quadrant codes over 2/3
+        multiplier = 3 if row.kilo else 0
+        tail = f".{flow}.1.{kind}.0.0.0.0.{tou}.0.0.{_first(m, 'phases')}.{multiplier}.{_first(m, 'unit')}.0"
+        return head.format(agg=aggregate, acc=accumulation) + tail
+    raise ValueError(f"no reading type for {target} channel {channel!r}")

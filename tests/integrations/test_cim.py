@@ -18,19 +18,56 @@ from integrations.simulation import SimMeter, simulate_day
 from tests.integrations.conftest import sample, utc
 
 
-def test_reading_type_fields_decode_into_channel_interval_and_scale() -> None:
-    assert decode("0.0.5.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0") == Decoded("interval", "kwh", 30)
-    assert decode("0.0.2.4.19.1.12.0.0.0.0.0.0.0.0.3.72.0") == Decoded("interval", "kwh_export", 15)
-    assert decode("0.0.2.4.4.1.12.0.0.0.0.0.0.0.0.3.73.0") == Decoded("interval", "kvarh_lag", 15)
-    assert decode("0.0.5.4.1.1.12.0.0.0.0.0.0.0.0.0.72.0") == Decoded("interval", "kwh", 30, scale=0.001)
-    assert decode("0.2.7.12.0.1.54.0.0.0.0.0.0.0.64.0.29.0") == Decoded("interval", "voltage_y", 60)
-    assert decode("8.0.0.3.1.1.12.0.0.0.0.2.0.0.0.3.72.0") == Decoded("register", "kwh", 0, "billing", 2)
-    assert decode("8.8.0.6.1.1.8.0.0.0.0.0.0.0.0.3.38.0") == Decoded("register", "md_kw", 0, "billing", 0)
+@pytest.mark.parametrize(
+    ("ref", "decoded"),
+    [
+        # 15/30/60-min and daily delta energy, import and export
+        ("0.0.5.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0", Decoded("interval", "kwh", 30)),
+        ("0.0.2.4.19.1.12.0.0.0.0.0.0.0.0.3.72.0", Decoded("interval", "kwh_export", 15)),
+        ("0.0.7.4.1.1.12.0.0.0.0.0.0.0.0.3.61.0", Decoded("interval", "kvah", 60)),
+        ("0.0.2.4.19.1.12.0.0.0.0.0.0.0.0.3.61.0", Decoded("interval", "kvah_export", 15)),
+        ("0.0.2.4.15.1.12.0.0.0.0.0.0.0.0.3.73.0", Decoded("interval", "kvarh_lag", 15)),
+        ("0.0.2.4.2.1.12.0.0.0.0.0.0.0.0.3.73.0", Decoded("interval", "kvarh_lag", 15)),
+        ("0.0.2.4.18.1.12.0.0.0.0.0.0.0.0.3.73.0", Decoded("interval", "kvarh_lead", 15)),
+        ("11.0.0.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0", Decoded("interval", "kwh", 1440)),
+        ("0.0.4.4.19.1.12.0.0.0.0.0.0.0.0.3.72.0", Decoded("interval", "kwh_export", 1440)),
+        # net flow
+        ("0.0.2.4.4.1.12.0.0.0.0.0.0.0.0.3.72.0", Decoded("interval", "kwh_net", 15)),
+        # Wh (multiplier 0) is stored in kWh
+        ("0.0.5.4.1.1.12.0.0.0.0.0.0.0.0.0.72.0", Decoded("interval", "kwh", 30, scale=0.001)),
+        # a cumulative register sampled every 15 minutes (the production HES's load profile)
+        ("0.0.2.9.1.2.12.0.0.0.0.0.0.0.0.3.72.0", Decoded("register", "kwh", 15, "instant")),
+        ("0.0.2.3.19.1.12.0.0.0.0.0.0.0.0.3.72.0", Decoded("register", "kwh_export", 15, "instant")),
+        # registers: billing per TOD zone, daily, demand with time
+        ("8.0.0.3.1.1.12.0.0.0.0.2.0.0.0.3.72.0", Decoded("register", "kwh", 0, "billing", 2)),
+        ("11.0.0.9.1.1.12.0.0.0.0.0.0.0.0.3.72.0", Decoded("register", "kwh", 0, "daily")),
+        ("8.8.0.6.1.1.8.0.0.0.0.0.0.0.0.3.38.0", Decoded("register", "md_kw", 0, "billing", 0)),
+        ("13.8.0.6.1.1.8.0.0.0.0.1.0.0.0.3.61.0", Decoded("register", "md_kva", 0, "billing", 1)),
+        # instantaneous V / I / PF / Hz per phase, profiles and snapshots
+        ("0.2.7.12.0.1.54.0.0.0.0.0.0.0.64.0.29.0", Decoded("interval", "voltage_y", 60)),
+        ("0.2.2.12.0.1.4.0.0.0.0.0.0.0.33.0.5.0", Decoded("interval", "current_b", 15)),
+        ("0.0.0.12.0.1.54.0.0.0.0.0.0.0.128.0.29.0", Decoded("register", "voltage_r", 0, "instant")),
+        ("0.0.0.12.0.1.38.0.0.0.0.0.0.0.0.0.65.0", Decoded("register", "pf", 0, "instant")),
+        ("0.0.0.12.0.1.46.0.0.0.0.0.0.0.0.0.33.0", Decoded("register", "frequency", 0, "instant")),
+        ("0.0.2.12.0.1.46.0.0.0.0.0.0.0.0.0.33.0", Decoded("interval", "frequency", 15)),
+    ],
+)
+def test_reading_type_catalogue_decodes_measure_unit_interval_accumulation_and_flow(
+    ref: str, decoded: Decoded
+) -> None:
+    assert decode(ref) == decoded
 
 
 @pytest.mark.parametrize(
     "ref",
-    ["0.0.5.4.1.1.99.0.0.0.0.0.0.0.0.3.72.0", "0.0.5.4.1.1.12", "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r"],
+    [
+        "0.0.5.4.1.1.99.0.0.0.0.0.0.0.0.3.72.0",  # measurement kind 99
+        "0.0.2.9.15.2.164.0.0.0.0.0.0.0.0.3.73.0",  # kind 164: not a quantity we store
+        "0.0.0.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0",  # a delta with no period
+        "0.0.2.4.5.1.12.0.0.0.0.0.0.0.0.3.73.0",  # flow 5 (Q1+Q2) kvarh: not lag, not lead
+        "0.0.5.4.1.1.12",
+        "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r",
+    ],
 )
 def test_reading_types_we_do_not_store_are_refused_by_name(ref: str) -> None:
     reason = decode(ref)
@@ -38,7 +75,19 @@ def test_reading_types_we_do_not_store_are_refused_by_name(ref: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "channel", ["kwh", "kvah", "kvarh_lag", "kvarh_lead", "kwh_export", "voltage_r", "current_b"]
+    "channel",
+    [
+        "kwh",
+        "kvah",
+        "kvarh_lag",
+        "kvarh_lead",
+        "kwh_export",
+        "kwh_net",
+        "voltage_r",
+        "current_b",
+        "pf",
+        "frequency",
+    ],
 )
 def test_every_interval_channel_encodes_to_a_reading_type_that_decodes_back(channel: str) -> None:
     assert decode(encode_interval(channel, 15)) == Decoded("interval", channel, 15)

@@ -15,6 +15,7 @@ import pytest
 from defusedxml.ElementTree import fromstring
 
 from integrations.cim import end_device_controls, simulator
+from integrations.cim.reply import ReplyError, envelope, response_message
 from integrations.simulation import SimMeter, simulate_day
 from tests.integrations.conftest import sample
 
@@ -24,6 +25,9 @@ SEQUENCES: dict[str, tuple[str, ...]] = {
     "EventMessage": ("Header", "Payload"),
     "RequestMessage": ("Header", "Request", "Payload"),
     "ResponseMessage": ("Header", "Reply", "Payload"),
+    "MeterReadingsResponseMessage": ("Header", "Reply", "Payload"),
+    "EndDeviceEventsResponseMessage": ("Header", "Reply", "Payload"),
+    "Envelope": ("Header", "Body"),  # SOAP 1.1 and 1.2
     "Header": (
         "Verb", "Noun", "Revision", "ReplayDetection", "Context", "Timestamp", "Source", "AsyncReplyFlag",
         "ReplyAddress", "AckRequired", "User", "MessageID", "CorrelationID", "Comment", "Property",
@@ -114,10 +118,35 @@ def _days() -> list[Any]:
     ]
 
 
+def _reply(wrapper: str | None, soap: str | None) -> bytes:
+    errors = [
+        ReplyError(
+            "rejected.ReadingType", "unknown reading type", "MeterReading[0]/IntervalBlocks[1]", meter="S1"
+        ),
+        ReplyError(
+            "rejected.kwh", "not a number: 'x'", "MeterReading[0]/IntervalBlocks[0]/IntervalReadings[3]"
+        ),
+    ]
+    document = response_message(
+        noun="MeterReadings",
+        result="PARTIAL",
+        errors=errors,
+        correlation_id="req-1",
+        message_id="CMDMS-7",
+        timestamp="2026-12-02T10:00:00+05:30",
+        ids=[("ingest_batch", "7")],
+        wrapper=wrapper,
+    )
+    return envelope(document, soap)
+
+
 def written_messages() -> list[tuple[str, bytes]]:
-    """Every CIM document the project writes (simulators now; replies and HES commands join here)."""
+    """Every CIM document the project writes: simulators and replies (HES commands join here)."""
     days = _days()
     return [
+        ("reply", _reply(None, None)),
+        ("reply in SOAP 1.2", _reply(None, "1.2")),
+        ("reply as WSDL wrapper in SOAP 1.1", _reply("MeterReadingsResponseMessage", "1.1")),
         ("simulator meter readings", simulator.meter_readings_message(days)),
         ("simulator meter readings, no registers", simulator.meter_readings_message(days, registers=False)),
         ("simulator end device events", simulator.end_device_events_message(days)),

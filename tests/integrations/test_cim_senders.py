@@ -210,3 +210,37 @@ def test_end_device_events_in_a_soap_closed_wrapper(now: int) -> None:
     assert (message.header.action, message.header.soap) == ("close", "1.1")
     assert message.batch.events.code.tolist() == [101]
     assert message.batch.events.meter.tolist() == ["S00000201"]
+
+
+def test_cumulative_load_profile_is_kept_as_register_reads_and_an_unknown_kind_is_refused(now: int) -> None:
+    """The production HES's load profile: a cumulative kWh register sampled every 15 minutes."""
+    cumulative = "0.0.2.9.1.2.12.0.0.0.0.0.0.0.0.3.72.0"
+    odd = "0.0.2.9.15.2.164.0.0.0.0.0.0.0.0.3.73.0"
+    body = (
+        f"<MeterReading>{m.block(cumulative, m.interval('2026-11-27T06:45:00.000+05:30', '6519.0955'), m.interval('2026-11-27T07:00:00.000+05:30', '6519.1396'))}"
+        f"{m.block(odd, m.interval('2026-11-27T06:45:00.000+05:30', '0.8358'))}"
+        f"{m.meter('WT20069447', mrid='WT20069447')}</MeterReading>"
+    )
+    batch = read_meter_readings(m.production_hes(body), now=now).batch
+    rg = batch.registers
+    assert list(
+        zip(
+            rg.meter.tolist(),
+            rg.kind.tolist(),
+            rg.channel.tolist(),
+            rg.read_at.tolist(),
+            rg.value.tolist(),
+            strict=True,
+        )
+    ) == [
+        ("WT20069447", "instant", "kwh", utc("2026-11-27T01:15:00"), 6519.0955),
+        ("WT20069447", "instant", "kwh", utc("2026-11-27T01:30:00"), 6519.1396),
+    ]
+    assert len(batch.intervals) == 0
+    assert [(r.locator, r.field, r.reason) for r in batch.rejects] == [
+        (
+            "MeterReading[0]/IntervalBlocks[1]",
+            "ReadingType",
+            f"unknown reading type {odd} (not a channel we store); 1 values not stored",
+        )
+    ]

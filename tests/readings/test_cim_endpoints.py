@@ -256,3 +256,42 @@ def test_bare_payload_takes_its_verb_from_the_path(client: Any, session: Any, gr
     assert (response.status_code, reply["result"], reply["header"].get("CorrelationID")) == (200, "OK", None)
     # A bare payload names no Source: the batch is the sending system's (its API key).
     assert stored_intervals(session) == [(*r[:5], "cim:hes-mp") for r in STORED]
+
+
+def test_a_sampled_cumulative_register_is_stored_as_read_and_gives_interval_deltas(
+    client: Any, session: Any, grid: Any, writer: Any
+) -> None:
+    from service.readings.derived import interval_deltas
+
+    cumulative = "0.0.2.9.1.2.12.0.0.0.0.0.0.0.0.3.72.0"
+    samples = [("06:45", "6519.0955"), ("07:00", "6519.1396"), ("07:15", "6519.2001"), ("07:45", "6519.3")]
+    blocks = m.block(cumulative, *(m.interval(f"2026-11-27T{t}:00.000+05:30", v) for t, v in samples))
+    data = m.production_hes(f"<MeterReading>{blocks}{m.meter('S00000201', mrid='S00000201')}</MeterReading>")
+    assert read_reply(post(client, writer, data).data)["result"] == "OK"
+    rows = session.execute(
+        text(
+            "SELECT kind, channel, to_char(read_at AT TIME ZONE 'UTC', 'HH24:MI'), value FROM register_reads"
+            " ORDER BY read_at"
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        ("instant", "kwh", "01:15", 6519.0955),
+        ("instant", "kwh", "01:30", 6519.1396),
+        ("instant", "kwh", "01:45", 6519.2001),
+        ("instant", "kwh", "02:15", 6519.3),
+    ]
+    deltas = interval_deltas(
+        session,
+        grid["S00000201"],
+        "kwh",
+        datetime(2026, 11, 27, 1, 0, tzinfo=UTC),
+        datetime(2026, 11, 27, 3, 0, tzinfo=UTC),
+    )
+    # 07:15 -> 07:45 is two periods apart: no delta is made up for it.
+    assert [
+        (d["interval_end"].astimezone(UTC).strftime("%H:%M"), d["interval_minutes"], d["value"])
+        for d in deltas
+    ] == [
+        ("01:30", 15, 0.0441),
+        ("01:45", 15, 0.0605),
+    ]
