@@ -42,3 +42,116 @@ def test_the_check_catches_a_forbidden_import(tmp_path: Path, module: str) -> No
         (tmp_path / engine).mkdir(exist_ok=True)
     (tmp_path / "rules" / "bad.py").write_text(f"import os\nfrom {module} import x\n")
     assert engine_violations(tmp_path) == [f"rules/bad.py:2 imports {module}"]
+
+
+# Inside service/: no import circle between modules (function-level imports count too), none
+# between the packages that had one, and audit rows are written only by the audit package.
+PACKAGE_PAIRS = [("masterdata", "readings"), ("masterdata", "auth")]
+
+
+def _module_graph(root: Path) -> dict[str, set[str]]:
+    modules: dict[str, Path] = {}
+    for path in sorted((root / "service").rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*up, base] if base else up)
+                targets |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+        found = set()
+        for target in targets:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            # a module importing its own package's __init__ is not a circle of modules
+            if target and target != name and not name.startswith(target + "."):
+                found.add(target)
+        graph[name] = found
+    return graph
+
+
+def import_cycles(root: Path) -> list[list[str]]:
+    graph = _module_graph(root)
+    cycles, state = [], {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                cycles.append(path[path.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = "done"
+
+    for start in sorted(graph):
+        if start not in state:
+            visit(start, [start])
+    return cycles
+
+
+def package_circles(root: Path) -> list[str]:
+    graph = _module_graph(root)
+
+    def uses(a: str, b: str) -> bool:
+        return any(
+            m.startswith(f"service.{a}") and any(t.startswith(f"service.{b}") for t in targets)
+            for m, targets in graph.items()
+        )
+
+    return [f"{a} <-> {b}" for a, b in PACKAGE_PAIRS if uses(a, b) and uses(b, a)]
+
+
+def audit_writers(root: Path) -> list[str]:
+    return [
+        str(path.relative_to(root))
+        for path in sorted((root / "service").rglob("*.py"))
+        if "INSERT INTO audit_log" in path.read_text() and path.parent.name != "audit"
+    ]
+
+
+def test_no_import_circles_between_modules_or_the_packages_that_had_them() -> None:
+    assert import_cycles(ROOT) == []
+    assert package_circles(ROOT) == []
+
+
+def test_only_the_audit_package_writes_audit_rows() -> None:
+    assert audit_writers(ROOT) == []
+
+
+def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = tmp_path / "service" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def test_the_checks_catch_a_circle_a_package_circle_and_raw_audit_sql(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "readings/__init__.py": "",
+            "readings/ingest.py": "from service.readings import quarantine\n",
+            "readings/quarantine.py": "def replay():\n    from service.readings.ingest import ingest_batch\n",
+            "masterdata/__init__.py": "",
+            "masterdata/api.py": "from service.readings.jobs import request_replay\n",
+            "readings/jobs.py": "from service.masterdata.models import Meter\n",
+            "masterdata/models.py": "",
+            "processes/writes.py": 'SQL = "INSERT INTO audit_log (actor) VALUES (1)"\n',
+            "audit/log.py": 'SQL = "INSERT INTO audit_log"\n',
+        },
+    )
+    assert import_cycles(root) == [
+        ["service.readings.ingest", "service.readings.quarantine", "service.readings.ingest"]
+    ]
+    assert package_circles(root) == ["masterdata <-> readings"]
+    assert audit_writers(root) == ["service/processes/writes.py"]

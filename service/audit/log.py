@@ -36,6 +36,15 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+AUDIT_COLUMNS = ("actor_kind", "actor", "action", "entity", "entity_key", "before", "after")
+
+
+def insert_from(select_sql: str) -> str:
+    """The set-based entry for one-statement writers: an INSERT of audit rows from `select_sql`
+    (a SELECT of the AUDIT_COLUMNS, in that order), for use as a data-modifying CTE."""
+    return f"INSERT INTO audit_log ({', '.join(AUDIT_COLUMNS)})\n    {select_sql.strip()}"
+
+
 def record(
     session: Session,
     actor: Actor,

@@ -12,11 +12,11 @@ from marshmallow import RAISE
 from service.api_errors import fail
 from service.auth.guards import current_principal, require
 from service.extensions import db
-from service.masterdata import listing, schemas
+from service.masterdata import hooks, listing, schemas
 from service.masterdata.batch import MAX_ROWS, visible_org_ids
 from service.masterdata.entities import ENTITIES
 from service.masterdata.upsert import upsert
-from service.readings.jobs import request_replay
+from service.unit_of_work import unit_of_work
 
 bp = Blueprint(
     "masterdata_api",
@@ -99,12 +99,12 @@ def upsert_rows(entity: str) -> dict[str, Any]:
     _entity(entity)
     rows = _rows_from_request()
     principal = current_principal()
-    session = db.session()
-    result = upsert(session, entity, rows, principal.actor, visible_org_ids(session, principal))
-    if entity in REPLAYS_QUARANTINE and result.created:
-        # Readings that arrived before their meter (or feeder/DTR) wait in quarantine.
-        request_replay(session)
-    session.commit()
+    with unit_of_work() as uow:
+        result = upsert(uow.session, entity, rows, principal.actor, visible_org_ids(uow.session, principal))
+        if entity in REPLAYS_QUARANTINE and result.created:
+            # Readings that arrived before their meter (or feeder/DTR) wait in quarantine.
+            hooks.subjects_created(uow.session)
+        uow.commit()
     return result.as_dict()
 
 

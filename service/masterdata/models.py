@@ -28,8 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.extensions import db
+from service.orgs.models import ORG_LEVELS, OrgUnit
 
-ORG_LEVELS = ("discom", "region", "circle", "division", "subdivision", "dc")
+__all__ = ["ORG_LEVELS", "OrgUnit"]  # the org tree lives in service.orgs; kept importable here
+
 FEEDER_TYPES = ("urban", "rural_mixed", "agricultural", "industrial")
 METER_CLASSES = (
     "scalar",
@@ -61,24 +63,6 @@ LANGUAGES = ("en", "hi")
 COMMUNICATION = ("cellular", "rf", "plc", "none")
 
 _now = func.now()
-
-
-class OrgUnit(db.Model):  # type: ignore[name-defined,misc]
-    __tablename__ = "org_units"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    level: Mapped[str] = mapped_column(String(16))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
-    # Materialised path of codes, "/MPPKVVCL/R1/C1/D1/" — scoping is a prefix match.
-    path: Mapped[str] = mapped_column(String(400), index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now, onupdate=_now)
-
-    __table_args__ = (
-        CheckConstraint(f"level IN {ORG_LEVELS}", name="level"),
-        Index("ix_org_units_path_pattern", "path", postgresql_ops={"path": "text_pattern_ops"}),
-    )
 
 
 class Substation(db.Model):  # type: ignore[name-defined,misc]

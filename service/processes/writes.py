@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service.audit.log import insert_from
+
 # The history and new work items of one instance (`inst`), shared by start and advance.
 _HISTORY_AND_ITEMS = """), history AS (
     INSERT INTO process_events (instance_id, kind, bpmn_id, name, actor, detail)
@@ -37,6 +39,26 @@ _HISTORY_AND_ITEMS = """), history AS (
 
 # Rows of the child tables travel as one JSON array each (jsonb_to_recordset), so the text of
 # the statement is the same for every start and PostgreSQL and psycopg2 see a constant shape.
+# Audit rows go through the audit package (set-based, inside the one statement).
+_START_AUDIT = insert_from(
+    """SELECT %(actor_kind)s, %(actor)s, 'start', 'process_instance', inst.id::text, NULL,
+           %(audit_after)s::jsonb
+    FROM inst"""
+)
+_ADVANCE_AUDIT = insert_from(
+    """SELECT a.actor_kind, a.actor, a.action, a.entity, a.entity_key, a.before, a.after
+    FROM inst, jsonb_to_recordset(%(audit)s::jsonb)
+        AS a(ord int, actor_kind text, actor text, action text, entity text, entity_key text,
+             before jsonb, after jsonb)
+    ORDER BY a.ord"""
+)
+_START_MANY_AUDIT = insert_from(
+    """SELECT %(actor_kind)s, %(actor)s, 'start', 'process_instance', done.id::text, NULL,
+           jsonb_build_object('process_id', %(process_id)s::text, 'business_key', done.business_key)
+    FROM done
+    ORDER BY done.ord"""
+)
+
 START_SQL = f"""
 WITH inst AS (
     INSERT INTO process_instances
@@ -47,10 +69,7 @@ WITH inst AS (
     ON CONFLICT (process_id, business_key) WHERE business_key IS NOT NULL DO NOTHING
     RETURNING id, started_at, updated_at
 {_HISTORY_AND_ITEMS}), audit AS (
-    INSERT INTO audit_log (actor_kind, actor, action, entity, entity_key, before, after)
-    SELECT %(actor_kind)s, %(actor)s, 'start', 'process_instance', inst.id::text, NULL,
-           %(audit_after)s::jsonb
-    FROM inst
+    {_START_AUDIT}
 )
 SELECT id, started_at, updated_at FROM inst
 """  # noqa: S608 - composed only of constant fragments
@@ -65,12 +84,7 @@ WITH inst AS (
     WHERE id = %(id)s
     RETURNING id
 {_HISTORY_AND_ITEMS}), audit AS (
-    INSERT INTO audit_log (actor_kind, actor, action, entity, entity_key, before, after)
-    SELECT a.actor_kind, a.actor, a.action, a.entity, a.entity_key, a.before, a.after
-    FROM inst, jsonb_to_recordset(%(audit)s::jsonb)
-        AS a(ord int, actor_kind text, actor text, action text, entity text, entity_key text,
-             before jsonb, after jsonb)
-    ORDER BY a.ord
+    {_ADVANCE_AUDIT}
 )
 SELECT id FROM inst
 """  # noqa: S608 - composed only of constant fragments
@@ -81,7 +95,7 @@ SELECT id FROM inst
 # tagged with the instance's ordinal. Ids come from the sequence in the `input` CTE, so child
 # rows join on them; rows whose business key exists are skipped by ON CONFLICT and so are
 # their children (they are missing from `done`).
-START_MANY_SQL = """
+START_MANY_SQL = f"""
 WITH input AS (
     SELECT nextval(pg_get_serial_sequence('process_instances', 'id')) AS id, i.*
     FROM unnest(%(ords)s::int[], %(business_keys)s::text[], %(statuses)s::text[],
@@ -119,14 +133,10 @@ WITH input AS (
     JOIN done ON done.ord = w.inst
     ORDER BY w.inst, w.ord
 ), audit AS (
-    INSERT INTO audit_log (actor_kind, actor, action, entity, entity_key, before, after)
-    SELECT %(actor_kind)s, %(actor)s, 'start', 'process_instance', done.id::text, NULL,
-           jsonb_build_object('process_id', %(process_id)s::text, 'business_key', done.business_key)
-    FROM done
-    ORDER BY done.ord
+    {_START_MANY_AUDIT}
 )
 SELECT ord, id FROM done
-"""
+"""  # noqa: S608 - composed only of constant fragments
 
 
 @dataclass(frozen=True)

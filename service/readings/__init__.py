@@ -9,9 +9,12 @@ from flask.cli import AppGroup
 
 def init_app(app: Flask) -> None:
     from service.extensions import api, csrf
+    from service.masterdata.hooks import on_subjects_created
     from service.ops.periodic import register_periodic
     from service.readings import api as readings_api
     from service.readings import jobs, models  # noqa: F401  (registers the tables)
+
+    on_subjects_created(jobs.request_replay)  # readings that arrived before their meter
 
     csrf.exempt(readings_api.bp)
     api.register_blueprint(readings_api.bp)

@@ -21,7 +21,7 @@ from service.auth.guards import current_principal, require
 from service.auth.scoping import scope_to_org
 from service.extensions import db
 from service.masterdata.models import Meter
-from service.readings import event_types, quarantine
+from service.readings import event_types, quarantine, replay
 from service.readings import totals as reads
 
 bp = Blueprint("readings", __name__, url_prefix="/api/v1/meters", description="Meter readings (read API)")
@@ -222,7 +222,7 @@ def quarantine_replay() -> dict[str, Any]:
     principal = current_principal()
     session = db.session()
     try:
-        done = quarantine.replay(session, Actor(principal.kind, principal.name), limit=10_000)
+        done = replay.replay(session, Actor(principal.kind, principal.name), limit=10_000)
         session.commit()
     except Exception:
         session.rollback()

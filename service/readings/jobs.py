@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.readings import hooks, partitions, quarantine, queueing
+from service.readings import hooks, partitions, quarantine, queueing, replay
 from service.readings.models import IngestBatch
 from service.unit_of_work import collect_after_commit, unit_of_work
 
@@ -58,7 +58,7 @@ def replay_quarantine() -> dict[str, int]:
     total = {"groups": 0, "rows": 0, "stored": 0}
     with unit_of_work(remove=True) as uow:
         while True:
-            done = quarantine.replay(uow.session)
+            done = replay.replay(uow.session)
             uow.commit()
             for key in total:
                 total[key] += done[key]

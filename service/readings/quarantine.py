@@ -1,7 +1,7 @@
 """Quarantine: accepted rows of meters, feeders or DTRs not (yet) in master data.
 
 Held column-wise per (batch, subject, measure) and replayed through the one ingest path when
-the subject exists: by a periodic job on the `ingest` queue, and by `replay_quarantine()`,
+the subject exists (`service.readings.replay`): by a periodic job on the `ingest` queue, and by `replay_quarantine()`,
 which master-data upserts call after they commit new meters.
 """
 
@@ -70,41 +70,6 @@ def replayable_ids(session: Session, limit: int = REPLAY_CHUNK) -> list[int]:
         select(q.id, q.quarantined_at).join(Dtr, Dtr.code == q.subject_code).where(q.subject_kind == "dtr"),
     ).subquery()
     return list(session.scalars(select(known.c.id).order_by(known.c.quarantined_at, known.c.id).limit(limit)))
-
-
-def replay(session: Session, actor: Actor = REPLAY_ACTOR, limit: int = REPLAY_CHUNK) -> dict[str, int]:
-    """Ingest replayable groups (one batch per group, keeping its source) and delete them.
-
-    Runs in the caller's transaction; rows locked so two replays never take the same group.
-    """
-    from service.readings.ingest import ingest_batch
-
-    ids = replayable_ids(session, limit)
-    groups = session.scalars(
-        select(QuarantinedReadings)
-        .where(QuarantinedReadings.id.in_(ids))
-        .order_by(QuarantinedReadings.id)
-        .with_for_update(skip_locked=True)
-    ).all()
-    replayed = rows = stored = 0
-    scopes = dict(
-        session.execute(
-            select(IngestBatch.id, IngestBatch.org_unit_id).where(
-                IngestBatch.id.in_({g.batch_id for g in groups})
-            )
-        )
-        .tuples()
-        .all()
-    )
-    for group in groups:
-        # The original sender's scope holds on replay: a key limited to one org unit cannot
-        # park rows of an unknown meter and have them land when it is created elsewhere.
-        result = ingest_batch(session, to_batch(group), actor=actor, org_unit_id=scopes.get(group.batch_id))
-        replayed, rows = replayed + 1, rows + group.row_count
-        stored += result.stored + result.unchanged + result.revised
-    if groups:
-        session.execute(delete(QuarantinedReadings).where(QuarantinedReadings.id.in_([g.id for g in groups])))
-    return {"groups": replayed, "rows": rows, "stored": stored}
 
 
 def to_batch(group: QuarantinedReadings) -> CanonicalBatch:

@@ -11,7 +11,7 @@ from service.audit.log import Actor
 from service.auth.principal import for_user
 from service.auth.views import role_required
 from service.extensions import db
-from service.readings import event_types, quarantine
+from service.readings import event_types, quarantine, replay
 
 bp = Blueprint("readings_pages", __name__, template_folder="templates", url_prefix="/readings")
 
@@ -53,7 +53,7 @@ def _can_manage() -> bool:
 def quarantine_replay() -> Any:
     session = db.session()
     try:
-        done = quarantine.replay(session, _actor(), limit=10_000)
+        done = replay.replay(session, _actor(), limit=10_000)
         session.commit()
     except Exception:
         session.rollback()

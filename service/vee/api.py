@@ -15,7 +15,7 @@ from service.auth.scoping import can_see
 from service.extensions import db
 from service.masterdata.models import Consumer, Meter
 from service.unit_of_work import unit_of_work
-from service.vee import determinants, insight, rulebook
+from service.vee import bulk, determinants, insight, rulebook
 from service.vee.edits import EditError, edit_interval
 from service.vee.rerun import rerun_range
 
@@ -145,7 +145,7 @@ def get_determinants() -> Any:
     consumer = _consumer(request.args.get("consumer"))
     period = request.args.get("period") or ""
     try:
-        payload = determinants.compute(db.session(), [consumer.id], period).get(consumer.id)
+        payload = bulk.compute_for_period(db.session(), period, [consumer.id]).get(consumer.id)
     except ValueError as exc:
         fail(422, "invalid_field", str(exc), field="period")
     if payload is None:
@@ -162,7 +162,7 @@ def publish() -> Any:
     period = _field(body, "period", str)
     session = db.session()
     try:
-        payload = determinants.compute(session, [consumer.id], period).get(consumer.id)
+        payload = bulk.compute_for_period(session, period, [consumer.id]).get(consumer.id)
     except ValueError as exc:
         fail(422, "invalid_field", str(exc), field="period")
     if payload is None:

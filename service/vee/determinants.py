@@ -46,13 +46,6 @@ def _num(value: float, places: int = 3) -> float | None:
     return None if not np.isfinite(value) else round(float(value), places)
 
 
-def compute(session: Session, consumer_ids: list[int], period: str) -> dict[int, dict[str, Any]]:
-    """Determinants payloads by consumer id (consumers without an installation are left out)."""
-    from service.vee.bulk import compute_for_period
-
-    return compute_for_period(session, period, consumer_ids)
-
-
 def compute_by_segment(session: Session, consumer_ids: list[int], period: str) -> dict[int, dict[str, Any]]:
     """The reference loader: queries per installation segment and computes on the rows.
 

@@ -100,7 +100,7 @@ def test_scoped_key_is_refused_events_scalar_reads_and_scada_energy_of_other_org
 def test_quarantined_rows_of_a_scoped_key_are_not_released_into_another_org_unit(
     client: Any, session: Any, grid: dict[str, int], org: dict[str, int], make_api_key: Any
 ) -> None:
-    from service.readings import quarantine
+    from service.readings import replay
     from tests.readings.conftest import add_meter
 
     body = {"message_id": "Q", "hes": "H", "readings": [
@@ -112,7 +112,7 @@ def test_quarantined_rows_of_a_scoped_key_are_not_released_into_another_org_unit
     assert answer["quarantined"] == 1
     meter_id = add_meter(session, "NEW-W", org["west"])
     session.commit()
-    quarantine.replay(session())
+    replay.replay(session())
     session.commit()
     assert _count(session, "SELECT count(*) FROM interval_readings WHERE meter_id = :m", m=meter_id) == 0
     assert _count(session, "SELECT count(*) FROM quarantined_readings") == 0
