@@ -23,6 +23,7 @@ from service.extensions import db
 from service.masterdata.models import Meter
 from service.readings import event_types, quarantine, replay
 from service.readings import totals as reads
+from service.unit_of_work import unit_of_work
 
 bp = Blueprint("readings", __name__, url_prefix="/api/v1/meters", description="Meter readings (read API)")
 held = Blueprint(
@@ -220,13 +221,9 @@ def quarantine_list() -> dict[str, Any]:
 @require("readings:write", roles=MANAGE_ROLES)
 def quarantine_replay() -> dict[str, Any]:
     principal = current_principal()
-    session = db.session()
-    try:
-        done = replay.replay(session, Actor(principal.kind, principal.name), limit=10_000)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
+    with unit_of_work() as uow:
+        done = replay.replay(uow.session, Actor(principal.kind, principal.name), limit=10_000)
+        uow.commit()
     return done
 
 
@@ -239,18 +236,14 @@ def quarantine_discard(group_id: int) -> dict[str, Any]:
     if not isinstance(reason, str) or not reason.strip():
         fail(400, "missing_reason", 'Give the reason for discarding: {"reason": "..."}.', field="reason")
     principal = current_principal()
-    session = db.session()
-    try:
-        done = quarantine.discard(
-            session, principal, group_id, reason.strip()[:500], Actor(principal.kind, principal.name)
-        )
-        session.commit()
-    except quarantine.NotFound:
-        session.rollback()
-        fail(404, "not_found", f"No quarantine group {group_id}.")
-    except Exception:
-        session.rollback()
-        raise
+    with unit_of_work() as uow:
+        try:
+            done = quarantine.discard(
+                uow.session, principal, group_id, reason.strip()[:500], Actor(principal.kind, principal.name)
+            )
+        except quarantine.NotFound:
+            fail(404, "not_found", f"No quarantine group {group_id}.")
+        uow.commit()
     return done
 
 
@@ -272,15 +265,11 @@ def unmapped_event_types() -> dict[str, Any]:
 @require("events:write", roles=MANAGE_ROLES)
 def reclassify_event_types() -> dict[str, Any]:
     principal = current_principal()
-    session = db.session()
-    try:
+    with unit_of_work() as uow:
         done = event_types.reclassify(
-            session,
+            uow.session,
             event_types.event_type_mapping(current_app.extensions["cmdms.config"]),
             Actor(principal.kind, principal.name),
         )
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
+        uow.commit()
     return done

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from integrations.canonical import CanonicalBatch, Reject
 from service.audit.log import Actor, record
 from service.auth.scoping import visible_org_unit_ids
 from service.masterdata.models import Meter
-from service.readings.ingest import IngestResult
+from service.readings.ingest import IngestResult, open_batch
 from service.readings.models import IngestBatch
 
 _DELETE = {
@@ -69,20 +69,8 @@ def delete_values(
     session: Session, batch: CanonicalBatch, *, actor: Actor, verb: str, org_unit_id: int | None = None
 ) -> IngestResult:
     """Remove the batch's interval and register keys from the store, keeping each as a revision."""
-    batch_id = session.execute(
-        insert(IngestBatch)
-        .values(
-            source=batch.source,
-            message_id=batch.message_id,
-            actor=f"{actor.kind}:{actor.name}",
-            status="validated",
-            counts={},
-            rejects=[],
-            meter_ids=[],
-            org_unit_id=org_unit_id,
-        )
-        .returning(IngestBatch.id)
-    ).scalar_one()
+    # "validated": nothing new for VEE to read.
+    batch_id = open_batch(session, batch, actor, org_unit_id=org_unit_id, status="validated")
     result = IngestResult(batch_id=batch_id, rejects=[r.as_dict() for r in batch.rejects])
     serials = sorted(set(batch.intervals.meter.tolist()) | set(batch.registers.meter.tolist()))
     visible = visible_org_unit_ids(session, org_unit_id)

@@ -22,6 +22,7 @@ from service.auth.scoping import scope_to_org
 from service.config import Config
 from service.masterdata.models import Meter
 from service.readings.models import MeterEvent
+from service.readings.quarantine import page_of
 
 RECLASSIFY_ACTOR = Actor("system", "cim-event-types")
 
@@ -89,11 +90,11 @@ def unmapped_types(session: Session, principal: Principal, page: int, page_size:
         .limit(page_size)
         .offset((page - 1) * page_size)
     ).all()
-    return {
-        "total": int(total),
-        "page": page,
-        "page_size": page_size,
-        "items": [
+    return page_of(
+        int(total),
+        page,
+        page_size,
+        [
             {
                 "cim_type": r.cim_type,
                 "events": int(r.events),
@@ -103,4 +104,4 @@ def unmapped_types(session: Session, principal: Principal, page: int, page_size:
             }
             for r in rows
         ],
-    }
+    )

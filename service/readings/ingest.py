@@ -69,6 +69,33 @@ class IngestResult:
         per[key] += count
 
 
+def open_batch(
+    session: Session,
+    batch: CanonicalBatch,
+    actor: Actor,
+    *,
+    org_unit_id: int | None = None,
+    status: str = "stored",
+) -> int:
+    """The `ingest_batches` row of one delivery (counts and rejects are filled in at its end)."""
+    return int(
+        session.execute(
+            insert(IngestBatch)
+            .values(
+                source=batch.source,
+                message_id=batch.message_id,
+                actor=f"{actor.kind}:{actor.name}",
+                status=status,
+                counts={},
+                rejects=[],
+                meter_ids=[],
+                org_unit_id=org_unit_id,
+            )
+            .returning(IngestBatch.id)
+        ).scalar_one()
+    )
+
+
 def ingest_batch(
     session: Session, batch: CanonicalBatch, *, actor: Actor, org_unit_id: int | None = None
 ) -> IngestResult:
@@ -91,20 +118,7 @@ def ingest_batch(
     feeders and DTRs outside it are refused one by one, and the scope is kept on the batch so
     a quarantine replay applies it too. None: the whole discom.
     """
-    batch_id = session.execute(
-        insert(IngestBatch)
-        .values(
-            source=batch.source,
-            message_id=batch.message_id,
-            actor=f"{actor.kind}:{actor.name}",
-            status="stored",
-            counts={},
-            rejects=[],
-            meter_ids=[],
-            org_unit_id=org_unit_id,
-        )
-        .returning(IngestBatch.id)
-    ).scalar_one()
+    batch_id = open_batch(session, batch, actor, org_unit_id=org_unit_id)
     result = IngestResult(batch_id=batch_id, rejects=[r.as_dict() for r in batch.rejects])
     run = _Run(
         session,

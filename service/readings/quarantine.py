@@ -156,11 +156,11 @@ def list_groups(
     groups = session.scalars(
         stmt.order_by(q.quarantined_at.desc(), q.id.desc()).limit(page_size).offset((page - 1) * page_size)
     ).all()
-    return {
-        "total": int(total),
-        "page": page,
-        "page_size": page_size,
-        "items": [
+    return page_of(
+        total,
+        page,
+        page_size,
+        [
             {
                 "id": g.id,
                 "subject_kind": g.subject_kind,
@@ -175,7 +175,12 @@ def list_groups(
             }
             for g in groups
         ],
-    }
+    )
+
+
+def page_of(total: int, page: int, page_size: int, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page of a listing, with the total it is a page of (every list shows its total)."""
+    return {"total": int(total), "page": page, "page_size": page_size, "items": items}
 
 
 def _like(text_value: str) -> str:

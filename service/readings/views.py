@@ -12,6 +12,7 @@ from service.auth.principal import for_user
 from service.auth.views import role_required
 from service.extensions import db
 from service.readings import event_types, quarantine, replay
+from service.unit_of_work import unit_of_work
 
 bp = Blueprint("readings_pages", __name__, template_folder="templates", url_prefix="/readings")
 
@@ -51,13 +52,9 @@ def _can_manage() -> bool:
 @bp.post("/quarantine/replay")
 @role_required("analyst")
 def quarantine_replay() -> Any:
-    session = db.session()
-    try:
-        done = replay.replay(session, _actor(), limit=10_000)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
+    with unit_of_work() as uow:
+        done = replay.replay(uow.session, _actor(), limit=10_000)
+        uow.commit()
     flash(f"Replayed {done['groups']} groups ({done['rows']} values).", "info")
     return redirect(url_for("readings_pages.quarantine_page"))
 
@@ -69,17 +66,13 @@ def quarantine_discard(group_id: int) -> Any:
     if not reason:
         flash("Give the reason for discarding.", "error")
         return redirect(url_for("readings_pages.quarantine_page"))
-    session = db.session()
-    try:
-        done = quarantine.discard(session, for_user(current_user), group_id, reason, _actor())
-        session.commit()
-    except quarantine.NotFound:
-        session.rollback()
-        flash(f"No quarantine group {group_id}.", "error")
-        return redirect(url_for("readings_pages.quarantine_page"))
-    except Exception:
-        session.rollback()
-        raise
+    with unit_of_work() as uow:
+        try:
+            done = quarantine.discard(uow.session, for_user(current_user), group_id, reason, _actor())
+        except quarantine.NotFound:
+            flash(f"No quarantine group {group_id}.", "error")
+            return redirect(url_for("readings_pages.quarantine_page"))
+        uow.commit()
     flash(f"Discarded group {group_id} ({done['discarded']} values): {reason}", "info")
     return redirect(url_for("readings_pages.quarantine_page"))
 
@@ -96,14 +89,10 @@ def event_types_page() -> str:
 @bp.post("/event-types/reclassify")
 @role_required("analyst")
 def event_types_reclassify() -> Any:
-    session = db.session()
-    try:
+    with unit_of_work() as uow:
         done = event_types.reclassify(
-            session, event_types.event_type_mapping(current_app.extensions["cmdms.config"]), _actor()
+            uow.session, event_types.event_type_mapping(current_app.extensions["cmdms.config"]), _actor()
         )
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
+        uow.commit()
     flash(f"Reclassified {done['events']} events of {done['types']} newly mapped types.", "info")
     return redirect(url_for("readings_pages.event_types_page"))

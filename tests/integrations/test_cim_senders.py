@@ -244,3 +244,18 @@ def test_cumulative_load_profile_is_kept_as_register_reads_and_an_unknown_kind_i
             f"unknown reading type {odd} (not a channel we store); 1 values not stored",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("root", "verb"),
+    [("RequestMessage", "create"), ("ResponseMessage", "reply"), ("EventMessage", "changed")],
+)
+def test_each_61968_100_message_root_carries_the_readings(now: int, root: str, verb: str) -> None:
+    reply = "<Reply><Result>OK</Result></Reply>" if root == "ResponseMessage" else ""
+    data = (
+        f'<{root} xmlns="{m.MSG_NS}"><Header>{m.header(verb)}</Header>{reply}'
+        f"<Payload>{m.meter_readings(m.two_meters_15_min())}</Payload></{root}>"
+    ).encode()
+    message = read_meter_readings(data, now=now)
+    assert (message.header.root, message.header.verb) == (root, verb)
+    assert rows(message.batch) == EXPECTED

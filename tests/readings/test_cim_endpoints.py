@@ -295,3 +295,15 @@ def test_a_sampled_cumulative_register_is_stored_as_read_and_gives_interval_delt
         ("01:30", 15, 0.0441),
         ("01:45", 15, 0.0605),
     ]
+
+
+def test_changed_readings_replace_the_stored_value_and_keep_the_old_one(
+    client: Any, session: Any, grid: Any, writer: Any
+) -> None:
+    post(client, writer, m.production_hes(m.two_meters_15_min()))
+    fixed = f"<MeterReading>{m.block(m.KWH_15, m.interval('2026-11-27T06:45:00+05:30', '0.8400'))}{m.meter('S00000201')}</MeterReading>"
+    reply = read_reply(post(client, writer, m.production_hes(fixed, verb="changed", message_id="chg-1")).data)
+    assert (reply["result"], reply["header"]["CorrelationID"]) == ("OK", "chg-1")
+    assert ("S00000201", "kwh", "2026-11-27T01:15", 0.84, 15, "cim:HES-MP-01") in stored_intervals(session)
+    old = session.execute(text("SELECT old_value, new_value FROM reading_revisions")).all()
+    assert [tuple(r) for r in old] == [(0.8358, 0.84)]
