@@ -22,15 +22,18 @@ AREAS = (
     "aggregates",
     "energy_audit",
     "reports",
-    "processes",
+    # before processes: it checks the BPMN files against the operations registered by then
     "commands",
+    "disconnections",
+    "processes",
     "notifications",
     "web",
     "demo",
     "ops",
 )
 
-PORT_NAMES = ("sms", "sms_http", "push", "hes", "billing")
+# clock: () -> aware datetime, for rules that depend on the hour or the day (tests set it).
+PORT_NAMES = ("sms", "sms_http", "push", "hes", "billing", "clock")
 
 
 def create_app(config: Config | None = None, **ports: Any) -> Flask:

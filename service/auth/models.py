@@ -26,6 +26,8 @@ SCOPES = (
     "billing:write",
     "hes:read",
     "hes:write",
+    "disconnections:read",
+    "disconnections:write",
 )
 
 

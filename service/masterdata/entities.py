@@ -129,6 +129,7 @@ CONSUMERS = EntitySpec(
         "supply_status",
         "is_prepaid",
         "is_net_metered",
+        "essential_service",
         "org_unit_code",
     ),
     defaults=dict(
@@ -143,6 +144,7 @@ CONSUMERS = EntitySpec(
         supply_status="connected",
         is_prepaid=False,
         is_net_metered=False,
+        essential_service=False,
     ),
     link=LinkSpec(
         ConsumerSupplyLink,

@@ -121,6 +121,8 @@ class Consumer(db.Model):  # type: ignore[name-defined,misc]
     supply_status: Mapped[str] = mapped_column(String(32), default="connected")
     is_prepaid: Mapped[bool] = mapped_column(Boolean, default=False)
     is_net_metered: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Hospital, life support, water works: never disconnected for dues (safety rules).
+    essential_service: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now, onupdate=_now)
 

@@ -281,3 +281,12 @@ def bulk_action(session: Session, principal: Principal, item_ids: list[int], act
     if values is None:
         raise ValueError(f"the step {first.name!r} does not allow bulk {action}")
     return [complete(session, principal, i.id, dict(values)) for i in items]
+
+
+def open_item_for(session: Session, principal: Principal, instance_id: int, bpmn_id: str) -> WorkItem | None:
+    """The open work item of a task of an instance, if this person may see it."""
+    return session.scalar(
+        visible_items(principal).where(
+            WorkItem.instance_id == instance_id, WorkItem.bpmn_id == bpmn_id, WorkItem.status == "open"
+        )
+    )

@@ -144,7 +144,9 @@ def test_the_shipped_process_files_pass_the_check() -> None:
     assert (
         files
         and check_files(
-            files, {"billing.post", "notify.sms", "hes.disconnect"}, {"field_officer", "supervisor"}
+            files,
+            {"billing.post", "notify.sms", "hes.disconnect", "disconnection.send", "reconnection.send"},
+            {"field_officer", "supervisor", "control_centre"},
         )
         == []
     )

@@ -1,0 +1,98 @@
+"""Public facts for the disconnection processes: a consumer's current meter, division and flags,
+and the supply status they set. Other packages call these instead of reading master-data tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from service.masterdata.models import Consumer, Installation, Meter, OrgUnit
+
+
+@dataclass(frozen=True)
+class ConsumerSupply:
+    consumer_id: int
+    ivrs_number: str
+    org_unit_id: int
+    division_id: int | None  # the consumer's division (its own unit or the ancestor at that level)
+    supply_status: str
+    is_prepaid: bool
+    essential_service: bool
+    meter_id: int | None
+    meter_serial: str | None
+    meter_class: str | None
+    hes_code: str | None
+
+
+def consumers_by_ivrs(session: Session, ivrs_numbers: Iterable[str]) -> dict[str, ConsumerSupply]:
+    wanted = sorted(set(ivrs_numbers))
+    if not wanted:
+        return {}
+    unit, division = aliased(OrgUnit), aliased(OrgUnit)
+    rows = session.execute(
+        select(
+            Consumer.id,
+            Consumer.ivrs_number,
+            Consumer.org_unit_id,
+            Consumer.supply_status,
+            Consumer.is_prepaid,
+            Consumer.essential_service,
+            division.id.label("division_id"),
+            Meter.id.label("meter_id"),
+            Meter.serial_number,
+            Meter.meter_class,
+            Meter.hes_code,
+        )  # fmt: skip
+        .join(unit, unit.id == Consumer.org_unit_id)
+        .outerjoin(
+            division,
+            (division.level == "division") & func.starts_with(unit.path, division.path),
+        )
+        .outerjoin(
+            Installation, (Installation.consumer_id == Consumer.id) & Installation.removed_at.is_(None)
+        )
+        .outerjoin(Meter, Meter.id == Installation.meter_id)
+        .where(Consumer.ivrs_number.in_(wanted))
+    ).all()
+    return {
+        r.ivrs_number: ConsumerSupply(
+            r.id,
+            r.ivrs_number,
+            r.org_unit_id,
+            r.division_id,
+            r.supply_status,
+            r.is_prepaid,
+            r.essential_service,
+            r.meter_id,
+            r.serial_number,
+            r.meter_class,
+            r.hes_code,
+        )  # fmt: skip
+        for r in rows
+    }
+
+
+def set_supply_status(session: Session, consumer_ids: Sequence[int], status: str) -> int:
+    """Record what the meter's relay now does (after a confirmed connect/disconnect)."""
+    if not consumer_ids:
+        return 0
+    result = session.execute(
+        update(Consumer).where(Consumer.id.in_(list(consumer_ids))).values(supply_status=status)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def org_unit_codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    wanted = sorted(set(ids))
+    return dict(
+        session.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(wanted))).tuples().all()
+    )
+
+
+def discom_code_of(session: Session, org_unit_id: int) -> str:
+    """The code of the discom an org unit belongs to (the first code of its path)."""
+    path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == org_unit_id)) or "/"
+    return path.strip("/").split("/")[0]
