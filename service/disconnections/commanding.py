@@ -114,8 +114,8 @@ def on_commands_finished(session: Session, commands: list[HesCommand]) -> None:
                 session, instance, "", "commands_done", "service", "hes.disconnect", None, error, ACTOR
             )
     session.flush()
-    for part in parts.values():
-        finish_part_if_done(session, part)
+    for part_id in sorted(parts):  # one lock order, so two callbacks never deadlock
+        finish_part_if_done(session, parts[part_id])
 
 
 def _sms_params(message_type: str, order: ListOrder, now: datetime) -> dict[str, str]:
@@ -129,9 +129,14 @@ def _sms_params(message_type: str, order: ListOrder, now: datetime) -> dict[str,
 
 
 def finish_part_if_done(session: Session, part: ListPart) -> None:
-    if part.state != "commanding":
-        return
+    """Send the part's message once no order is open. Callbacks finish orders concurrently: each
+    writes its orders first, then takes the part's lock and counts what is committed, so the
+    last one to count sees every order finished (and only one sends the message)."""
     session.flush()
+    locked = session.get(ListPart, part.id, with_for_update=True, populate_existing=True)
+    if locked is None or locked.state != "commanding":
+        return
+    part = locked
     counts = dict(
         session.execute(
             select(ListOrder.state, func.count())
