@@ -31,11 +31,17 @@ def ping_idle_connections(engine: Engine, idle_ping_s: float = IDLE_PING_S) -> N
         if checked_in is None or time.monotonic() - checked_in < idle_ping_s:
             return  # fresh from connect(), or reused at once
         try:
-            cursor = dbapi_connection.cursor()
+            # In autocommit, as SQLAlchemy's own ping: the ping must not open the transaction.
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
             try:
-                cursor.execute("SELECT 1")
+                cursor = dbapi_connection.cursor()
+                try:
+                    cursor.execute("SELECT 1")
+                finally:
+                    cursor.close()
             finally:
-                cursor.close()
+                dbapi_connection.autocommit = autocommit
         except Exception as error:
             # The pool discards this connection and checks out another (up to three times).
             raise exc.DisconnectionError(str(error)) from error
