@@ -95,7 +95,11 @@ def one_batch(
         (message,) = hes_messages(meter_days(batch_meters, day), batch_meters)
         batch = parse_readings(message)
         with app.app_context():
+            from service.vee import rulebook
+
             session = db.session()
+            rulebook.rule_sets(session)  # a new process parses the rule files once: not timed
+            session.commit()
             t0 = time.perf_counter()
             result = ingest_batch(session, batch, actor=Actor("system", "bench"))
             session.info.clear()  # the VEE job is run here, not queued
@@ -136,9 +140,22 @@ def main() -> None:
         figures = []
         for n, size in enumerate(float(s) for s in args.sizes.split(",")):
             grew = grow(url, args.meters, int(size * 1_000_000), state)
-            day = LATEST_DAY + timedelta(days=1 + 2 * n)
-            fast = one_batch(env, args.meters, args.batch_meters, day, at_ingest=True)
-            slow = one_batch(env, args.meters, args.batch_meters, day + timedelta(days=1), at_ingest=False)
+            # Best of two batches per path and size (new days each): the machine is shared.
+            day = LATEST_DAY + timedelta(days=1 + 4 * n)
+            fast = min(
+                (
+                    one_batch(env, args.meters, args.batch_meters, day + timedelta(days=k), True)
+                    for k in (0, 1)
+                ),
+                key=lambda f: sum(f.values()),
+            )
+            slow = min(
+                (
+                    one_batch(env, args.meters, args.batch_meters, day + timedelta(days=k), False)
+                    for k in (2, 3)
+                ),
+                key=lambda f: sum(f.values()),
+            )
             figures.append((sum(fast.values()), sum(slow.values())))
             print(
                 f"{state['rows']:>12,} {grew:>8.0f}s | {fast['ingest']:6.2f} + {fast['job']:5.2f} = {sum(fast.values()):5.2f} s"

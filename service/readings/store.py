@@ -101,8 +101,10 @@ def copy_new_intervals(
     cur = raw_connection(session).cursor()
     try:
         cur.execute(
-            "SELECT EXISTS (SELECT 1 FROM interval_readings WHERE meter_id = ANY(%(m)s)"
-            " AND channel = ANY(%(c)s) AND interval_end BETWEEN %(first)s AND %(last)s)",
+            # One probe per (meter, channel) on the key's prefix and the span.
+            "SELECT EXISTS (SELECT 1 FROM unnest(%(m)s::int[]) m(id) CROSS JOIN unnest(%(c)s::text[]) c(ch)"
+            " CROSS JOIN LATERAL (SELECT 1 FROM interval_readings r WHERE r.meter_id = m.id"
+            " AND r.channel = c.ch AND r.interval_end BETWEEN %(first)s AND %(last)s LIMIT 1) x)",
             {"m": np.unique(meter_ids).tolist(), "c": channels, "first": span[0], "last": span[1]},
         )
         if cur.fetchone()[0]:

@@ -49,10 +49,14 @@ def validate_new_intervals(session: Session, rows: NewIntervals) -> Validated | 
     # the same frame: then the job validates the days from the store.
     if session.execute(
         text(
-            "SELECT EXISTS (SELECT 1 FROM interval_readings WHERE meter_id = ANY(:ids)"
-            " AND interval_end > :start AND interval_end <= :end)"
+            # One probe per (meter, channel) on the key's prefix and the span: a scan of
+            # `meter_id = ANY(...)` alone would read each meter's whole month.
+            "SELECT EXISTS (SELECT 1 FROM unnest(CAST(:ids AS int[])) m(id)"
+            " CROSS JOIN unnest(CAST(:channels AS text[])) c(ch) CROSS JOIN LATERAL ("
+            " SELECT 1 FROM interval_readings r WHERE r.meter_id = m.id AND r.channel = c.ch"
+            " AND r.interval_end > :start AND r.interval_end <= :end LIMIT 1) x)"
         ),
-        {"ids": ids.tolist(), "start": start, "end": end},
+        {"ids": ids.tolist(), "channels": list(rows.channels), "start": start, "end": end},
     ).scalar_one():
         return None
     meters = loading.load_meters(session, ids.tolist(), start, end)

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from rules.frames import Q_RAW, QUALITIES, Frame, MeterTable, quality_codes
-from service.readings.store import raw_connection
+from service.readings.store import CODES, raw_connection
 
 INTERVAL_CHANNELS = {"kwh": "kwh", "kvah": "kvah", "kwh_export": "kwh_export", "voltage_r": "voltage_v"}
 REGISTER_CHANNELS = ("kwh", "kvah", "kwh_export", "md_kw", "md_kva", "avg_pf")
@@ -198,8 +198,13 @@ def _interval_columns(
     )
 
 
+# Frame.cache key of the stored rows behind a frame (meter index, channel, ts): the flags are
+# written to exactly these keys, each found by the whole primary key.
+STORED_ROWS = "cmdms.stored_rows"
+
+
 def load_intervals(session: Session, meters: Meters, start: datetime, end: datetime) -> Frame:
-    stored = list(INTERVAL_CHANNELS)
+    stored = list(CODES["interval_channel"])  # every channel: each gets the flag of its (meter, ts)
     cols = _interval_columns(
         session,
         "interval_end > %(start)s AND interval_end <= %(end)s",
@@ -211,6 +216,11 @@ def load_intervals(session: Session, meters: Meters, start: datetime, end: datet
         cols["meter_id"], cols["channel"], cols["ts"], cols["value"], cols["quality"],
         minutes.astype(object), meters, stored, INTERVAL_CHANNELS, "interval",
     )  # fmt: skip
+    frame.cache[STORED_ROWS] = (
+        meters.index(cols["meter_id"]),
+        np.asarray(stored, dtype=object)[cols["channel"]],
+        cols["ts"].astype(np.int64),
+    )
     if len(frame):
         first = np.unique(frame.meter, return_index=True)[1]
         known = np.array([m is not None and m > 0 for m in first_minutes[first]], dtype=bool)
