@@ -47,23 +47,31 @@ def write_quality(
     if stored is not None:
         return _write_interval_quality(session, frame, meters, quality, changed, stored, span)
     ids = meters.ids[frame.meter[changed]]
+    return _rowcount(
+        session,
+        f"UPDATE {table} t SET quality = u.q"  # noqa: S608 - fixed identifiers
+        " FROM unnest(%(m)s::int[], %(ts)s::bigint[], %(q)s::text[]) AS u(m, ts, q)"
+        f" WHERE t.meter_id = u.m AND t.{at} = to_timestamp(u.ts){extra}"
+        f" AND t.meter_id = ANY(%(ids)s::int[]) AND t.{at} > %(start)s AND t.{at} <= %(end)s"
+        " AND t.quality NOT IN ('estimated', 'edited') AND t.quality <> u.q",
+        {
+            "m": ids.tolist(),
+            "ts": frame.ts[changed].tolist(),
+            "q": QUALITY_NAMES[quality[changed]].tolist(),
+            **_bounds(ids, span),
+        },
+    )
+
+
+def _bounds(ids: npt.NDArray[Any], span: tuple[datetime, datetime]) -> dict[str, Any]:
+    return {"ids": np.unique(ids).tolist(), "start": span[0], "end": span[1]}
+
+
+def _rowcount(session: Session, sql: str, params: dict[str, Any]) -> int:
+    """Run one statement on the session's DBAPI cursor (no SQLAlchemy result set-up)."""
     cur = raw_connection(session).cursor()
     try:
-        cur.execute(
-            f"UPDATE {table} t SET quality = u.q"  # noqa: S608 - fixed identifiers
-            " FROM unnest(%(m)s::int[], %(ts)s::bigint[], %(q)s::text[]) AS u(m, ts, q)"
-            f" WHERE t.meter_id = u.m AND t.{at} = to_timestamp(u.ts){extra}"
-            f" AND t.meter_id = ANY(%(ids)s::int[]) AND t.{at} > %(start)s AND t.{at} <= %(end)s"
-            " AND t.quality NOT IN ('estimated', 'edited') AND t.quality <> u.q",
-            {
-                "m": ids.tolist(),
-                "ts": frame.ts[changed].tolist(),
-                "q": QUALITY_NAMES[quality[changed]].tolist(),
-                "ids": np.unique(ids).tolist(),
-                "start": span[0],
-                "end": span[1],
-            },
-        )
+        cur.execute(sql, params)
         return int(cur.rowcount)
     finally:
         cur.close()
@@ -88,27 +96,21 @@ def _write_interval_quality(
     if not pick.any():
         return 0
     ids = meters.ids[meter_idx[pick]]
-    cur = raw_connection(session).cursor()
-    try:
-        cur.execute(
-            "UPDATE interval_readings t SET quality = u.q"
-            " FROM unnest(%(m)s::int[], %(ch)s::text[], %(ts)s::bigint[], %(q)s::text[]) AS u(m, ch, ts, q)"
-            " WHERE t.meter_id = u.m AND t.channel = u.ch AND t.interval_end = to_timestamp(u.ts)"
-            " AND t.meter_id = ANY(%(ids)s::int[]) AND t.interval_end > %(start)s AND t.interval_end <= %(end)s"
-            " AND t.quality NOT IN ('estimated', 'edited') AND t.quality <> u.q",
-            {
-                "m": ids.tolist(),
-                "ch": channel[pick].tolist(),
-                "ts": ts[pick].tolist(),
-                "q": QUALITY_NAMES[quality[at_row[pick]]].tolist(),
-                "ids": np.unique(ids).tolist(),
-                "start": span[0],
-                "end": span[1],
-            },
-        )
-        return int(cur.rowcount)
-    finally:
-        cur.close()
+    return _rowcount(
+        session,
+        "UPDATE interval_readings t SET quality = u.q"
+        " FROM unnest(%(m)s::int[], %(ch)s::text[], %(ts)s::bigint[], %(q)s::text[]) AS u(m, ch, ts, q)"
+        " WHERE t.meter_id = u.m AND t.channel = u.ch AND t.interval_end = to_timestamp(u.ts)"
+        " AND t.meter_id = ANY(%(ids)s::int[]) AND t.interval_end > %(start)s AND t.interval_end <= %(end)s"
+        " AND t.quality NOT IN ('estimated', 'edited') AND t.quality <> u.q",
+        {
+            "m": ids.tolist(),
+            "ch": channel[pick].tolist(),
+            "ts": ts[pick].tolist(),
+            "q": QUALITY_NAMES[quality[at_row[pick]]].tolist(),
+            **_bounds(ids, span),
+        },
+    )
 
 
 def replace_failures(
