@@ -34,7 +34,11 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, ApiError):
             return exc.get_response()
         if not (request.path.startswith("/api/") or request.path == "/healthz"):
-            return exc
+            if exc.code is None or exc.code < 400:  # redirects raised as exceptions
+                return exc
+            from service.web.views import error_page
+
+            return error_page(exc)
         body: dict[str, Any] = {
             "error": (exc.name or "error").lower().replace(" ", "_"),
             "message": exc.description,

@@ -79,3 +79,18 @@ def record_many(
     if rows:
         session.execute(insert(AuditEntry), rows)
     return len(rows)
+
+
+def latest_at(session: Session, action: str, entity: str, keys: Iterable[str]) -> dict[str, dt.datetime]:
+    """When `action` was last recorded for each of `keys` (those never recorded are absent)."""
+    from sqlalchemy import func, select
+
+    wanted = list(keys)
+    if not wanted:
+        return {}
+    stmt = (
+        select(AuditEntry.entity_key, func.max(AuditEntry.at))
+        .where(AuditEntry.action == action, AuditEntry.entity == entity, AuditEntry.entity_key.in_(wanted))
+        .group_by(AuditEntry.entity_key)
+    )
+    return dict(session.execute(stmt).tuples().all())

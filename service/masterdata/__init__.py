@@ -14,3 +14,4 @@ def init_app(app: Flask) -> None:
     masterdata_api.register_schemas(api)
     app.register_blueprint(views.bp)
     register_nav("Consumers", "masterdata.consumers", order=10)
+    register_nav("Meters", "masterdata.meters", order=12)

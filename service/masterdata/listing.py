@@ -251,7 +251,10 @@ LISTINGS: dict[str, Listing] = {
 }
 
 
-def _filtered(session: Session, entity: str, args: Mapping[str, Any], principal: Principal) -> Select[Any]:
+def filtered_query(
+    session: Session, entity: str, args: Mapping[str, Any], principal: Principal
+) -> Select[Any]:
+    """The scoped, filtered listing of `entity`, unordered (pages and exports order it)."""
     listing = LISTINGS[entity]
     unknown = sorted(set(args) - COMMON_FILTERS - set(listing.filters))
     if unknown:
@@ -287,7 +290,7 @@ def list_page(session: Session, entity: str, args: Mapping[str, Any], principal:
     """{"items", "page", "page_size", "total"} for one page of a filtered, scoped listing."""
     page, page_size = int(args.get("page", 1)), int(args.get("page_size", 100))
     filters = {k: v for k, v in args.items() if k not in ("page", "page_size")}
-    stmt = _filtered(session, entity, filters, principal)
+    stmt = filtered_query(session, entity, filters, principal)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     order = LISTINGS[entity].order
     ordered = stmt.order_by(*(order if isinstance(order, tuple) else (order,)))

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal
@@ -32,7 +32,8 @@ class Filters:
     limit: int = 100
 
 
-def list_notifications(session: Session, principal: Principal, filters: Filters) -> list[dict[str, Any]]:
+def filtered_query(session: Session, principal: Principal, filters: Filters) -> Select[Any]:
+    """(Notification, consumer IVRS) rows the principal may see, filtered, unordered."""
     stmt = select(Notification, Consumer.ivrs_number).outerjoin(
         Consumer, Consumer.id == Notification.consumer_id
     )
@@ -56,7 +57,11 @@ def list_notifications(session: Session, principal: Principal, filters: Filters)
         )
     if filters.before_id:
         stmt = stmt.where(Notification.id < filters.before_id)
-    stmt = stmt.order_by(Notification.id.desc()).limit(filters.limit)
+    return stmt
+
+
+def list_notifications(session: Session, principal: Principal, filters: Filters) -> list[dict[str, Any]]:
+    stmt = filtered_query(session, principal, filters).order_by(Notification.id.desc()).limit(filters.limit)
     return [as_dict(n, ivrs) for n, ivrs in session.execute(stmt).all()]
 
 

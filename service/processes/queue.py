@@ -17,6 +17,7 @@ from service.masterdata.models import OrgUnit
 from service.processes.library import workflows
 from service.processes.models import ProcessInstance, WorkItem
 from service.processes.runtime import AuditNote, ProcessConflict, advance_locked, lock_instance, record_event
+from service.web.times import ist_day_bounds, ist_today
 from workflows import forms
 from workflows.engine import CompleteUserTask
 
@@ -88,9 +89,8 @@ def visible_items(principal: Principal) -> Select[tuple[WorkItem]]:
     return stmt
 
 
-def list_items(
-    session: Session, principal: Principal, f: QueueFilter, limit: int = PAGE_SIZE
-) -> list[WorkItem]:
+def filtered_items(session: Session, principal: Principal, f: QueueFilter, now: datetime) -> Select[Any]:
+    """The principal's visible items narrowed by the filter, unordered (the list pages and sorts)."""
     stmt = visible_items(principal)
     if f.scope == "mine":
         stmt = stmt.where(WorkItem.assignee_id == principal.user_id)
@@ -105,11 +105,10 @@ def list_items(
     if f.org_unit:
         path = select(OrgUnit.path).where(OrgUnit.code == f.org_unit).scalar_subquery()
         stmt = stmt.where(WorkItem.org_unit_id.in_(select(OrgUnit.id).where(at_or_below(path))))
-    now = datetime.now(UTC)
     if f.due == "overdue":
         stmt = stmt.where(WorkItem.due_at < now)
-    elif f.due == "today":
-        stmt = stmt.where(WorkItem.due_at < now.replace(hour=23, minute=59, second=59))
+    elif f.due == "today":  # due before the end of today in India
+        stmt = stmt.where(WorkItem.due_at < ist_day_bounds(ist_today(now))[1])
     elif f.due == "week":
         stmt = stmt.where(WorkItem.due_at < now + timedelta(days=7))
     elif f.due == "none":
@@ -117,6 +116,13 @@ def list_items(
     if f.text:
         like = f"%{f.text.replace('%', '').replace('_', '')}%"
         stmt = stmt.where(or_(WorkItem.name.ilike(like), WorkItem.business_key.ilike(like)))
+    return stmt
+
+
+def list_items(
+    session: Session, principal: Principal, f: QueueFilter, limit: int = PAGE_SIZE
+) -> list[WorkItem]:
+    stmt = filtered_items(session, principal, f, datetime.now(UTC))
     return list(session.scalars(stmt.order_by(*SORTS[f.sort]).limit(limit)))
 
 
@@ -261,7 +267,46 @@ def complete(
     advance_locked(
         session, instance, event, principal.actor, expected_version, open_items=locked, audit=audit
     )
+    _route_sent_back(session, principal, instance.id, item)
     return item
+
+
+def sent_back_from(session: Session, item: WorkItem) -> WorkItem | None:
+    """The earlier completion of the same step in the same instance, if this item is a second
+    round (a supervisor sent the work back)."""
+    return session.scalar(
+        select(WorkItem)
+        .where(
+            WorkItem.instance_id == item.instance_id,
+            WorkItem.bpmn_id == item.bpmn_id,
+            WorkItem.status == "completed",
+            WorkItem.id < item.id,
+        )
+        .order_by(WorkItem.id.desc())
+        .limit(1)
+    )
+
+
+def _route_sent_back(session: Session, principal: Principal, instance_id: int, done: WorkItem) -> None:
+    """A step that opens again goes to the person who did it last time, not back to the pool."""
+    session.flush()
+    reopened = session.scalars(
+        select(WorkItem).where(
+            WorkItem.instance_id == instance_id,
+            WorkItem.status == "open",
+            WorkItem.assignee_id.is_(None),
+            WorkItem.id > done.id,
+        )
+    ).all()
+    for item in reopened:
+        previous = sent_back_from(session, item)
+        if previous is None or previous.assignee_id is None:
+            continue
+        officer = session.get(User, previous.assignee_id)
+        if officer is None or not officer.is_active:
+            continue
+        item.assignee_id = officer.id
+        _note(session, item, principal, "sent_back", to=officer.username)
 
 
 def bulk_action(session: Session, principal: Principal, item_ids: list[int], action: str) -> list[WorkItem]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from service.auth.models import User
@@ -18,10 +19,13 @@ from service.auth.views import role_required
 from service.extensions import db
 from service.masterdata.models import OrgUnit
 from service.processes import incidents, queue
+from service.processes.context import task_context
 from service.processes.library import definition_for, workflows
 from service.processes.models import Incident, ProcessEvent, ProcessInstance, SavedFilter, WorkItem
 from service.processes.runtime import ProcessConflict
 from service.unit_of_work import unit_of_work
+from service.web import lists
+from service.web.views import list_export
 from workflows import forms
 from workflows.diagram import render_svg
 
@@ -48,12 +52,74 @@ def _org_codes(ids: set[int | None]) -> dict[int, str]:
     )
 
 
+def _queue_spec(org_codes: dict[int, str], usernames: dict[int, str]) -> lists.ListSpec:
+    return lists.ListSpec(
+        name="work-items",
+        sorts={
+            "due": (WorkItem.due_at, False),
+            "created": (WorkItem.created_at, True),
+            "priority": (WorkItem.priority, True),
+            "task": (WorkItem.name, False),
+            "key": (WorkItem.business_key, False),
+        },
+        default_sort="due",
+        tiebreak=WorkItem.id,
+        columns=(
+            lists.Column("Task id", lambda w: w.id),
+            lists.Column("Task", lambda w: w.name),
+            lists.Column("Process", lambda w: w.process_id),
+            lists.Column("Business key", lambda w: w.business_key),
+            lists.Column("Org unit", lambda w: org_codes.get(w.org_unit_id)),
+            lists.Column("Status", lambda w: w.status),
+            lists.Column("Due (IST)", lambda w: w.due_at),
+            lists.Column("Priority", lambda w: w.priority),
+            lists.Column("Claimed by", lambda w: usernames.get(w.assignee_id) if w.assignee_id else None),
+            lists.Column("Created (IST)", lambda w: w.created_at),
+            lists.Column("Completed by", lambda w: w.completed_by),
+        ),
+        filters={
+            "scope": "Show",
+            "process": "Process",
+            "task": "Task",
+            "org_unit": "Org unit",
+            "due": "Due",
+            "status": "Status",
+            "q": "Text",
+        },  # fmt: skip
+        defaults={"scope": "group", "status": "open"},
+    )
+
+
+def _visible_org_codes(principal: Principal) -> dict[int, str]:
+    stmt = select(OrgUnit.id, OrgUnit.code)
+    visible = visible_org_units(principal)
+    if visible is not None:
+        stmt = stmt.where(OrgUnit.id.in_(visible))
+    return dict(db.session.execute(stmt).tuples().all())
+
+
+def _usernames(ids: set[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(db.session.execute(select(User.id, User.username).where(User.id.in_(wanted))).tuples().all())
+
+
 @bp.get("/work", endpoint="queue")
 @role_required(*WORKER_ROLES)
-def queue_page() -> str:
+def queue_page() -> Any:
     principal = _principal()
     f = queue.QueueFilter.from_args(request.args)
-    items = queue.list_items(db.session(), principal, f)
+    now = datetime.now(UTC)
+    stmt = queue.filtered_items(db.session(), principal, f, now)
+    if request.args.get("export"):
+        spec = _queue_spec(_visible_org_codes(principal), _usernames(set(db.session.scalars(
+            stmt.with_only_columns(WorkItem.assignee_id).distinct()))))  # fmt: skip
+        return list_export(spec, stmt)
+    lp = lists.read_page(db.session(), _queue_spec({}, {}), stmt, request.args, url_for("processes.queue"))
+    kinds_here = db.session.execute(
+        stmt.with_only_columns(WorkItem.process_id, WorkItem.bpmn_id, WorkItem.name).distinct().limit(2)
+    ).all()
     saved = db.session.scalars(
         select(SavedFilter).where(SavedFilter.user_id == principal.user_id).order_by(SavedFilter.name)
     ).all()
@@ -63,14 +129,16 @@ def queue_page() -> str:
     ).all()
     return render_template(
         "processes/queue.html",
-        items=items,
+        lp=lp,
+        items=lp.rows,
         f=f,
         saved=saved,
         kinds=kinds,
+        one_kind=kinds_here[0] if len(kinds_here) == 1 else None,
         processes=sorted(workflows().library.current),
-        org_codes=_org_codes({i.org_unit_id for i in items}),
-        now=datetime.now(UTC),
-        query=request.query_string.decode()[:1000],
+        org_codes=_org_codes({i.org_unit_id for i in lp.rows}),
+        now=now,
+        query=lp.query[:1000],
     )
 
 
@@ -150,12 +218,15 @@ def task(
     assert instance is not None
     history = _history(instance.id)
     assignee = db.session.get(User, item.assignee_id) if item.assignee_id else None
+    context = task_context(db.session(), principal, item)
+    prefill = item.result or (context["sent_back"]["values"] if context["sent_back"] else {})
     return render_template(
         "processes/task.html",
         item=item,
         instance=instance,
         fields=forms.fields_of(item.form_schema),
-        values=values if values is not None else (item.result or {}),
+        values=values if values is not None else prefill,
+        **context,
         errors={e.field: e.message for e in (errors or [])},
         history=history,
         diagram=_diagram(instance, history),
@@ -232,26 +303,72 @@ def complete(item_id: int) -> Any:
     return task(item_id, errors=errors, values=values), 422
 
 
+MAX_BULK = 1000  # one request completes at most this many tasks (one transaction)
+
+
+def _queue_back(query: str) -> Response:
+    return redirect(url_for("processes.queue") + ("?" + query if query else ""))
+
+
 @bp.post("/work/bulk")
 @role_required(*WORKER_ROLES)
-def bulk() -> Response:
+def bulk() -> Any:
     action = request.form.get("action", "")
-    ids = [int(v) for v in request.form.getlist("item") if v.isdigit()][:200]
+    query = request.form.get("query", "")[:1000]
     session = db.session()
     if action not in ("approve", "reject"):
         flash("Choose approve or reject.", "error")
-        return redirect(url_for("processes.queue"))
+        return _queue_back(query)
+    if request.values.get("all_matching"):
+        return _bulk_all_matching(action, query)
+    ids = [int(v) for v in request.form.getlist("item") if v.isdigit()][:MAX_BULK]
+    _bulk_run(session, ids, action)
+    return _queue_back(query)
+
+
+def _bulk_run(session: Any, ids: list[int], action: str) -> bool:
     with unit_of_work(session) as uow:
         try:
             done = queue.bulk_action(session, _principal(), ids, action)
             uow.commit()
             flash(f"{len(done)} task(s) {'approved' if action == 'approve' else 'rejected'}.", "info")
+            return True
         except (ValueError, LookupError, queue.FormInvalid) as exc:
             flash(str(exc), "error")
         except ProcessConflict as exc:
             flash(f"Nothing done: {exc}", "error")
-    return redirect(
-        url_for("processes.queue") + ("?" + request.form["query"] if request.form.get("query") else "")
+    return False
+
+
+def _bulk_all_matching(action: str, query: str) -> Any:
+    """Select-all-matching: the filter is evaluated again here, shown with its count to confirm,
+    and run only if the count is still the one the person confirmed."""
+    session = db.session()
+    principal = _principal()
+    f = queue.QueueFilter.from_args(MultiDict(parse_qsl(query)))
+    if f.status != "open":
+        flash("Bulk actions work on open tasks: set Status to Open.", "error")
+        return _queue_back(query)
+    stmt = queue.filtered_items(session, principal, f, datetime.now(UTC))
+    kinds = session.execute(
+        stmt.with_only_columns(WorkItem.process_id, WorkItem.bpmn_id, WorkItem.name).distinct().limit(2)
+    ).all()
+    total = lists.count(session, stmt)
+    if len(kinds) != 1:
+        flash("Filter the list to one kind of task (Task) before acting on all matching.", "error")
+        return _queue_back(query)
+    if total > MAX_BULK:
+        flash(f"{total} tasks match; at most {MAX_BULK} at once. Narrow the filter.", "error")
+        return _queue_back(query)
+    expected = request.form.get("expected", type=int)
+    if request.form.get("confirm") and expected == total:
+        ids = lists.matching_ids(session, WorkItem.id, stmt, MAX_BULK)
+        _bulk_run(session, ids, action)
+        return _queue_back(query)
+    if request.form.get("confirm"):
+        flash(f"The list changed while you confirmed: {total} tasks match now.", "error")
+    return render_template(
+        "processes/bulk_confirm.html", action=action, query=query, total=total, kind=kinds[0], f=f
     )
 
 
@@ -264,18 +381,52 @@ def _admin_scope(stmt: Any, principal: Principal) -> Any:
     return stmt.where(or_(ProcessInstance.org_unit_id.is_(None), ProcessInstance.org_unit_id.in_(visible)))
 
 
+def _instances_spec(org_codes: dict[int, str]) -> lists.ListSpec:
+    return lists.ListSpec(
+        name="instances",
+        sorts={
+            "id": (ProcessInstance.id, True),
+            "started": (ProcessInstance.started_at, True),
+            "process": (ProcessInstance.process_id, False),
+            "key": (ProcessInstance.business_key, False),
+            "status": (ProcessInstance.status, False),
+        },
+        default_sort="id",
+        tiebreak=ProcessInstance.id,
+        columns=(
+            lists.Column("Id", lambda r: r.id),
+            lists.Column("Process", lambda r: r.process_id),
+            lists.Column("Business key", lambda r: r.business_key),
+            lists.Column("Org unit", lambda r: org_codes.get(r.org_unit_id)),
+            lists.Column("Status", lambda r: r.status),
+            lists.Column("Started (IST)", lambda r: r.started_at),
+            lists.Column("Started by", lambda r: r.started_by),
+            lists.Column("Ended (IST)", lambda r: r.ended_at),
+            lists.Column("Error", lambda r: r.error),
+        ),
+        filters={"status": "Status", "process": "Process", "q": "Business key"},
+    )
+
+
 @bp.get("/processes")
 @role_required("admin")
-def instances() -> str:
+def instances() -> Any:
     principal = _principal()
-    status = request.args.get("status", "")
-    process = request.args.get("process", "")
+    status = request.args.get("status", "")[:20]
+    process = request.args.get("process", "")[:100]
+    key = request.args.get("q", "").strip()[:100]
     stmt = _admin_scope(select(ProcessInstance), principal)
     if status:
         stmt = stmt.where(ProcessInstance.status == status)
     if process:
         stmt = stmt.where(ProcessInstance.process_id == process)
-    rows = db.session.scalars(stmt.order_by(ProcessInstance.id.desc()).limit(200)).all()
+    if key:
+        stmt = stmt.where(ProcessInstance.business_key == key)
+    if request.args.get("export"):
+        return list_export(_instances_spec(_visible_org_codes(principal)), stmt)
+    lp = lists.read_page(
+        db.session(), _instances_spec({}), stmt, request.args, url_for("processes.instances")
+    )
     counts = dict(
         db.session.execute(
             _admin_scope(
@@ -287,12 +438,12 @@ def instances() -> str:
     )
     return render_template(
         "processes/instances.html",
-        rows=rows,
+        lp=lp,
         counts=counts,
         status=status,
         process=process,
         processes=sorted(workflows().library.current),
-        org_codes=_org_codes({r.org_unit_id for r in rows}),
+        org_codes=_org_codes({r.org_unit_id for r in lp.rows}),
     )
 
 

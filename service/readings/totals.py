@@ -128,3 +128,25 @@ def _z(value: datetime | None) -> str | None:
 def _view(validated: bool) -> dict[str, Any]:
     """With `validated`, only values VEE passed, estimated or edited (the validated view)."""
     return {"validated": validated, "qualities": list(VALIDATED_QUALITIES)}
+
+
+def last_reads(session: Session, meter_id: int, since: datetime) -> dict[str, Any]:
+    """The newest register read (any kind, kWh) and the newest kWh interval after `since`."""
+    register = session.execute(
+        text(
+            "SELECT kind, read_at, value, quality FROM register_reads WHERE meter_id = :m"
+            " AND channel = 'kwh' AND read_at > :s ORDER BY read_at DESC LIMIT 1"
+        ),
+        {"m": meter_id, "s": since},
+    ).first()
+    interval = session.execute(
+        text(
+            "SELECT interval_end, value, quality FROM interval_readings WHERE meter_id = :m"
+            " AND channel = 'kwh' AND interval_end > :s ORDER BY interval_end DESC LIMIT 1"
+        ),
+        {"m": meter_id, "s": since},
+    ).first()
+    return {
+        "register": dict(register._mapping) if register else None,
+        "interval": dict(interval._mapping) if interval else None,
+    }

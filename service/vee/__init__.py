@@ -8,9 +8,10 @@ def init_app(app: Flask) -> None:
     from service.ops.periodic import register_periodic
     from service.readings.hooks import register_ingest_validator, register_validator
     from service.vee import api as vee_api
-    from service.vee import cli, jobs, models, push, views  # noqa: F401  (models registers the tables)
+    from service.vee import cli, home, jobs, models, push, views  # noqa: F401  (models registers the tables)
     from service.vee.at_ingest import validate_new_intervals
     from service.vee.validation import validate_batch
+    from service.web.home import register_panel
     from service.web.nav import register_nav
 
     register_validator(validate_batch)
@@ -22,4 +23,5 @@ def init_app(app: Flask) -> None:
     cli.register(app)
     register_nav("VEE rules", "vee.rules", roles=views.INSIGHT_ROLES, order=40)
     register_nav("Readings", "vee.readings", roles=views.EDIT_ROLES, order=41)
+    register_panel("rules", "vee/_home_rules.html", ("analyst",), home.rule_hits, order=30)
     register_periodic("vee.rules_reload", 60, jobs.reload_rules)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import cast, func, select
+from sqlalchemy import Select, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date
 
@@ -13,7 +14,7 @@ from service.auth.principal import Principal
 from service.auth.scoping import scope_to_org
 from service.masterdata.models import Meter, OrgUnit
 from service.vee import rulebook
-from service.vee.models import VeeFailure
+from service.vee.models import RuleFile, VeeFailure
 
 
 def rules_with_hits(session: Session, principal: Principal, days: int = 30) -> list[dict[str, Any]]:
@@ -59,16 +60,21 @@ def rules_with_hits(session: Session, principal: Principal, days: int = 30) -> l
     return out
 
 
-def failures_of(
-    session: Session, principal: Principal, rule_id: str, limit: int = 200
-) -> list[dict[str, Any]]:
+def failures_query(principal: Principal, rule_id: str) -> Select[Any]:
+    """(VeeFailure, meter serial) rows of one rule in the principal's area, unordered."""
     stmt = scope_to_org(
         select(VeeFailure, Meter.serial_number).join(Meter, Meter.id == VeeFailure.meter_id),
         VeeFailure.org_unit_id,
         principal,
     )
+    return stmt.where(VeeFailure.rule_id == rule_id)
+
+
+def failures_of(
+    session: Session, principal: Principal, rule_id: str, limit: int = 200
+) -> list[dict[str, Any]]:
     rows = session.execute(
-        stmt.where(VeeFailure.rule_id == rule_id).order_by(VeeFailure.ts.desc()).limit(limit)
+        failures_query(principal, rule_id).order_by(VeeFailure.ts.desc()).limit(limit)
     ).all()
     return [
         {
@@ -85,3 +91,29 @@ def failures_of(
         }
         for f, serial in rows
     ]
+
+
+_ERROR_AT = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<reason>.*)$", re.S)
+
+
+def refused_files(session: Session) -> list[dict[str, Any]]:
+    """Rule files whose newest version was refused: file, line and reason of each error, since when.
+    The version before stays in force."""
+    from service.audit.log import latest_at
+
+    rows = session.scalars(
+        select(RuleFile).where(RuleFile.refused_sha256.is_not(None)).order_by(RuleFile.file)
+    ).all()
+    since = latest_at(session, "rules.refused", "rule_file", [r.file for r in rows])
+    out = []
+    for row in rows:
+        errors = []
+        for text in row.refused_errors or []:
+            match = _ERROR_AT.match(text)
+            errors.append(
+                {"line": int(match["line"]), "reason": match["reason"]}
+                if match
+                else {"line": None, "reason": text}
+            )
+        out.append({"file": row.file, "errors": errors, "since": since.get(row.file), "in_force": row.sha256})
+    return out

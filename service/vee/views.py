@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -19,10 +19,15 @@ from service.masterdata.models import Meter
 from service.unit_of_work import unit_of_work
 from service.vee import insight
 from service.vee.edits import EditError, edit_interval
+from service.vee.models import VeeFailure
 from service.vee.rerun import local_days
+from service.web import lists
+from service.web.times import ist_today
+from service.web.views import list_export
 
 bp = Blueprint("vee", __name__, template_folder="templates")
 INSIGHT_ROLES = ("analyst", "viewer", "field_officer")
+DAY_WINDOWS = (7, 30, 90, 366)
 EDIT_ROLES = ("analyst", "field_officer")
 
 
@@ -31,15 +36,51 @@ EDIT_ROLES = ("analyst", "field_officer")
 def rules() -> str:
     raw = request.args.get("days", "30")
     days = min(int(raw), 366) if raw.isdigit() and int(raw) > 0 else 30
-    rows = insight.rules_with_hits(db.session(), for_user(current_user), days)
-    return render_template("vee/rules.html", rules=rows, days=days)
+    session = db.session()
+    rows = insight.rules_with_hits(session, for_user(current_user), days)
+    refused = insight.refused_files(session)
+    today = ist_today(datetime.now(UTC))
+    window = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    return render_template(
+        "vee/rules.html", rules=rows, days=days, refused=refused, window=window, windows=DAY_WINDOWS
+    )
+
+
+FAILURES = lists.ListSpec(
+    name="failures",
+    sorts={
+        "ts": (VeeFailure.ts, True),
+        "meter": (Meter.serial_number, False),
+        "value": (VeeFailure.value_seen, True),
+    },
+    default_sort="ts",
+    tiebreak=VeeFailure.id,
+    columns=(
+        lists.Column("Meter", lambda r: r[1]),
+        lists.Column("Time (IST)", lambda r: r[0].ts),
+        lists.Column("Until (IST)", lambda r: r[0].ts_end),
+        lists.Column("Value seen", lambda r: r[0].value_seen),
+        lists.Column("Reference", lambda r: r[0].reference_value),
+        lists.Column("Severity", lambda r: r[0].severity),
+        lists.Column("Details", lambda r: r[0].details),
+    ),
+    filters={"meter": "Meter"},
+    rows="rows",
+)
 
 
 @bp.get("/vee/rules/<rule_id>")
 @role_required(*INSIGHT_ROLES)
-def rule(rule_id: str) -> str:
-    failures = insight.failures_of(db.session(), for_user(current_user), rule_id)
-    return render_template("vee/rule.html", rule_id=rule_id, failures=failures)
+def rule(rule_id: str) -> Any:
+    session = db.session()
+    stmt = insight.failures_query(for_user(current_user), rule_id[:100])
+    serial = (request.args.get("meter") or "").strip()[:40]
+    if serial:
+        stmt = stmt.where(Meter.serial_number == serial)
+    if request.args.get("export"):
+        return list_export(FAILURES, stmt)
+    lp = lists.read_page(session, FAILURES, stmt, request.args, url_for("vee.rule", rule_id=rule_id))
+    return render_template("vee/rule.html", rule_id=rule_id, lp=lp)
 
 
 def _meter_day(serial: str, day: date) -> tuple[Meter | None, Sequence[Any]]:

@@ -6,13 +6,14 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from flask_login import current_user
 
-    from service.web import api_docs, nav, times, views
+    from service.web import api_docs, nav, numbers, times, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api_docs.bp)
     nav.register_nav("Home", "web.home", order=0)
     app.add_template_filter(times.ist_filter, "ist")
     app.add_template_filter(times.iso_ist, "iso_ist")
+    app.add_template_filter(numbers.indian, "num")
 
     @app.context_processor
     def _nav() -> dict[str, object]:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, flash, redirect, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
 
 from service.auth.principal import for_user
 from service.auth.scoping import scope_to_org
 from service.extensions import db
 from service.masterdata.models import Consumer, Feeder, Meter, OrgUnit
+from service.web import home as home_panels
 
 bp = Blueprint("web", __name__)
 
@@ -30,11 +36,44 @@ def home() -> str:
         ).order_by(Meter.meter_class)
     ).all()
     org = db.session.get(OrgUnit, principal.org_unit_id)
+    panels = home_panels.panels_for(db.session(), principal, datetime.now(UTC))
     return render_template(
         "home.html",
         org=org,
+        panels=panels,
         consumers=consumers or 0,
         feeders=feeders or 0,
         meters_by_class=[(c, n) for c, n in by_class],
         meters_total=sum(n for _, n in by_class),
     )
+
+
+def list_export(spec: Any, stmt: Any) -> Any:
+    """The `?export=csv|xlsx` answer of a list page: the whole filtered list, or back with why."""
+    from service.web import lists
+    from service.web.times import ist_today
+
+    try:
+        return lists.export(db.session(), spec, stmt, request.args, ist_today(datetime.now(UTC)))
+    except lists.ExportTooLarge as exc:
+        flash(str(exc), "error")
+        args = {k: v for k, v in request.args.items() if k != "export"}
+        return redirect(request.path + ("?" + urlencode(args) if args else ""))
+
+
+ERRORS = {
+    400: ("Request not understood", "The page could not use what was sent. If a form expired, reload it and try again."),
+    403: ("Not allowed", "Your role does not include this page. Ask an administrator if you need it."),
+    404: ("Page not found", "There is no such page, or what it shows lies outside your area."),
+    405: ("Not allowed this way", "This address does not take that kind of request."),
+    413: ("Too large", "What was sent is larger than this page accepts."),
+    500: ("Something went wrong", "The error has been logged. Try again in a minute; if it stays, tell the administrator."),
+}  # fmt: skip
+
+
+def error_page(exc: HTTPException) -> tuple[str, int]:
+    """A styled page for an HTTP error outside the API (the API answers JSON)."""
+    code = exc.code or 500
+    title, explanation = ERRORS.get(code, (exc.name, exc.description or ""))
+    detail = exc.description if code in (400, 413) and exc.description else None
+    return render_template("error.html", code=code, title=title, explanation=explanation, detail=detail), code

@@ -13,6 +13,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from tests.processes.conftest import discom, org, processes_app  # noqa: F401  (shared fixtures)
+from tests.web.conftest import refused_rule_file  # noqa: F401
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -1,0 +1,78 @@
+"""Styled error pages and home by role in headless Chromium (desktop and phone); screenshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.masterdata.demo import DEMO_PASSWORD
+from tests.processes.helpers import inspection_data, start
+
+pytestmark = pytest.mark.browser
+SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "pages"
+
+
+def _login(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_a_styled_404_with_a_way_home(processes_app, discom, live_server, page) -> None:
+    _login(page, live_server, "ccc")
+    response = page.goto(f"{live_server}/meters/NO-SUCH-METER/anything")
+    assert response.status == 404
+    assert page.inner_text("h1") == "Page not found"
+    assert page.evaluate("getComputedStyle(document.querySelector('.card')).borderRadius") == "8px"
+    _shot(page, "404")
+    page.click("text=Go to your home page")
+    page.wait_for_url(f"{live_server}/")
+
+
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_field_officer_home_lists_their_tasks(processes_app, org, live_server, browser, size) -> None:
+    for n in range(1, 4):
+        start("field_inspection", inspection_data(n), org("BPLC-D1-S1-DC1"), key=f"INSP-{n:04d}")
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, is_mobile=size[0] < 500)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    _login(page, live_server, "je_east11")
+    rows = page.locator("#home-upcoming tbody tr")
+    assert rows.count() == 3 and "INSP-0001" in rows.first.inner_text()
+    assert page.locator("#panel-tasks").bounding_box()["y"] < size[1]  # on the first screen
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    _shot(page, f"home-field-officer-{size[0]}")
+    page.click("#home-open")
+    page.wait_for_url(f"{live_server}/work")
+    assert page.inner_text("#work-items-summary") == "1–3 of 3 tasks"
+    context.close()
+
+
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_a_refused_rule_files_banner_on_the_rules_page(
+    processes_app, discom, refused_rule_file, live_server, browser, size
+) -> None:
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, is_mobile=size[0] < 500)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    _login(page, live_server, "analyst")
+    page.goto(f"{live_server}/vee/rules")
+    banner = page.locator("#refused-smart-interval-yaml")
+    assert banner.is_visible() and banner.bounding_box()["y"] < size[1] / 2
+    assert "line 16: rules[1].type: unknown rule type 'spikes'" in banner.inner_text()
+    page.select_option("#days", "7")
+    page.click("#apply-days")
+    page.wait_for_url(f"{live_server}/vee/rules?days=7")
+    assert page.locator("#rules svg.sparkbars").count() == page.locator("#rules tbody tr").count() > 0
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    _shot(page, f"rules-refused-{size[0]}")
+    context.close()
