@@ -34,3 +34,35 @@ def consumer_card(session: Session, principal: Principal, ivrs_number: str) -> d
         .order_by(Installation.installed_at.desc())
     ).first()
     return {**dict(row), "meter": dict(meter._mapping) if meter else None}
+
+
+def meter_card(session: Session, principal: Principal, serial: str) -> dict[str, Any] | None:
+    """A meter's nameplate and installation history, if the principal's area holds it."""
+    row = (
+        session.execute(
+            listing.filtered_query(session, "meters", {}, principal).where(Meter.serial_number == serial[:40])
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    meter_id = session.scalar(select(Meter.id).where(Meter.serial_number == serial))
+    history = (
+        session.execute(
+            select(
+                Installation.installed_at,
+                Installation.removed_at,
+                Installation.initial_kwh,
+                Installation.final_kwh,
+                Consumer.ivrs_number,
+                Consumer.name,
+            )
+            .outerjoin(Consumer, Consumer.id == Installation.consumer_id)
+            .where(Installation.meter_id == meter_id)
+            .order_by(Installation.installed_at.desc())
+        )
+        .mappings()
+        .all()
+    )
+    return {**dict(row), "id": meter_id, "installations": [dict(h) for h in history]}

@@ -134,6 +134,7 @@ def meters() -> Any:
     return render_template(
         "masterdata/meters.html",
         lp=lp,
+        meter_page="vee.meter",
         classes=_options(Meter.meter_class, Meter.org_unit_id),
         hes_codes=_options(Meter.hes_code, Meter.org_unit_id),
     )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select, text
 from werkzeug.wrappers import Response
@@ -15,14 +15,17 @@ from service.auth.principal import for_user
 from service.auth.scoping import can_see
 from service.auth.views import role_required
 from service.extensions import db
+from service.masterdata.cards import meter_card
 from service.masterdata.models import Meter
+from service.readings.totals import last_reads
 from service.unit_of_work import unit_of_work
-from service.vee import insight
+from service.vee import insight, range_edit
+from service.vee import meter_page as meter_page_data
 from service.vee.edits import EditError, edit_interval
 from service.vee.models import VeeFailure
-from service.vee.rerun import local_days
+from service.vee.rerun import local_days, rerun_range
 from service.web import lists
-from service.web.times import ist_today
+from service.web.times import IST, ist_day_bounds, ist_today
 from service.web.views import list_export
 
 bp = Blueprint("vee", __name__, template_folder="templates")
@@ -146,4 +149,128 @@ def _post_edit(serial: str, day: date) -> Response:
             return back
         uow.commit()
     flash("Reading edited and re-validated.", "ok")
+    return back
+
+
+# The meter page ---------------------------------------------------------------------------
+METER_ROLES = (*INSIGHT_ROLES, "ccc_agent", "control_centre")
+
+
+def _local_input(raw: str | None) -> datetime | None:
+    """An `<input type="datetime-local">` value, read as IST."""
+    try:
+        return datetime.fromisoformat((raw or "")[:16]).replace(tzinfo=IST).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _meter_range(meter_id: int) -> tuple[datetime, datetime]:
+    start, end = _local_input(request.values.get("from")), _local_input(request.values.get("to"))
+    if start and end and start < end <= start + range_edit.MAX_RANGE:
+        return start, end
+    try:  # a failure links to its IST day
+        return ist_day_bounds(date.fromisoformat(request.values.get("day") or ""))
+    except ValueError:
+        pass
+    latest = last_reads(db.session(), meter_id, datetime.now(UTC) - timedelta(days=400))["interval"]
+    last = latest["interval_end"] if latest else datetime.now(UTC)
+    day_start, day_end = ist_day_bounds((last - timedelta(seconds=1)).astimezone(IST).date())
+    return day_start - timedelta(days=1), day_end
+
+
+def _meter_or_404(serial: str) -> dict[str, Any]:
+    card = meter_card(db.session(), for_user(current_user), serial)
+    if card is None:
+        abort(404)
+    return card
+
+
+@bp.get("/meters/<serial>", endpoint="meter")
+@role_required(*METER_ROLES)
+def meter_page(serial: str) -> str:
+    session = db.session()
+    card = _meter_or_404(serial)
+    start, end = _meter_range(card["id"])
+    rows = meter_page_data.intervals_with_originals(session, card["id"], start, end)
+    replaced = [r for r in rows if r["quality"] in ("estimated", "edited")]
+    return render_template(
+        "vee/meter.html",
+        m=card,
+        start=start,
+        end=end,
+        rows=rows,
+        replaced=replaced,
+        figure=meter_page_data.figure_json(rows, f"{card['serial_number']} kWh per interval")
+        if rows
+        else None,
+        reads=last_reads(session, card["id"], datetime.now(UTC) - timedelta(days=400)),
+        events=meter_page_data.meter_events(session, card["id"], start, end),
+        failures=meter_page_data.failures(session, card["id"], start, end),
+        can_edit=current_user.role in (*EDIT_ROLES, "admin"),
+        local=lambda ts: ts.astimezone(IST).strftime("%Y-%m-%dT%H:%M"),
+    )
+
+
+def _back_to_meter(serial: str, start: datetime | None, end: datetime | None) -> Response:
+    args: dict[str, Any] = {}
+    if start and end:
+        args = {
+            "from": start.astimezone(IST).strftime("%Y-%m-%dT%H:%M"),
+            "to": end.astimezone(IST).strftime("%Y-%m-%dT%H:%M"),
+        }
+    return redirect(url_for("vee.meter", serial=serial, **args))
+
+
+@bp.post("/meters/<serial>/edit")
+@role_required(*EDIT_ROLES)
+def meter_edit(serial: str) -> Response:
+    session = db.session()
+    card = _meter_or_404(serial)
+    start, end = _local_input(request.form.get("from")), _local_input(request.form.get("to"))
+    back = _back_to_meter(serial, start, end)
+    if start is None or end is None:
+        flash("Give the start and end of the range (IST).", "error")
+        return back
+    value = None
+    if request.form.get("mode") == "value":
+        try:
+            value = float(request.form.get("value", ""))
+        except ValueError:
+            flash("Give the value in kWh for every interval of the range.", "error")
+            return back
+    with unit_of_work(session) as uow:
+        try:
+            done = range_edit.edit_range(
+                session, for_user(current_user).actor, card["id"], "kwh", start, end,
+                request.form.get("reason", "")[:500], value,
+            )  # fmt: skip
+        except EditError as exc:
+            flash(exc.message, "error")
+            return back
+        uow.commit()
+    how = "set to the value given" if done.mode == "value" else "estimated by interpolation"
+    flash(f"{done.intervals} interval(s) {how} and re-validated.", "ok")
+    return back
+
+
+@bp.post("/meters/<serial>/rerun")
+@role_required(*EDIT_ROLES)
+def meter_rerun(serial: str) -> Response:
+    session = db.session()
+    _meter_or_404(serial)
+    start, end = _local_input(request.form.get("from")), _local_input(request.form.get("to"))
+    back = _back_to_meter(serial, start, end)
+    if start is None or end is None:
+        flash("Give the start and end of the range (IST).", "error")
+        return back
+    first = start.astimezone(IST).date()
+    last = (end - timedelta(seconds=1)).astimezone(IST).date()
+    with unit_of_work(session) as uow:
+        try:
+            summary = rerun_range(session, for_user(current_user).actor, [serial], first, last)
+        except ValueError as exc:
+            flash(str(exc), "error")
+            return back
+        uow.commit()
+    flash(f"VEE re-run on {first:%d %b}–{last:%d %b}: {summary.as_dict()}", "ok")
     return back

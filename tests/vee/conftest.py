@@ -16,6 +16,7 @@ from integrations.billing.simulator import BillingSimulator
 from integrations.canonical import CanonicalBatch, Intervals, Registers
 from rules.loader import RULES_DIR
 from service.audit.log import Actor
+from tests.browser.conftest import browser, live_server, page  # noqa: F401  (the meter page browser tests)
 
 ACTOR = Actor("system", "test-hes")
 # 2026-10-05 00:00 IST: the first interval of the local day ends at 18:45 UTC on the 4th.

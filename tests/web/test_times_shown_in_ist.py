@@ -50,6 +50,7 @@ def _page_urls(app: Flask) -> list[tuple[str, str]]:
     from service.extensions import db
     from service.masterdata.models import Meter
     from service.processes.models import ProcessInstance, WorkItem
+    from service.reports.registry import REPORTS
     from service.vee.models import VeeFailure
 
     failure = db.session.scalar(
@@ -66,6 +67,11 @@ def _page_urls(app: Flask) -> list[tuple[str, str]]:
     instance_ids = db.session.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id)).all()
     with_args: dict[str, list[str]] = {
         "vee.rule": [f"/vee/rules/{failure.rule_id}"],
+        "reports.show": [f"/reports/{name}" for name in sorted(REPORTS)],
+        "vee.meter": [
+            f"/meters/{meter.serial_number}",
+            f"/meters/{meter.serial_number}?day={day.isoformat()}",
+        ],
         "processes.task": [f"/work/{i}" for i in item_ids],
         "processes.instance": [f"/processes/{i}" for i in instance_ids],
     }
@@ -78,6 +84,8 @@ def _page_urls(app: Flask) -> list[tuple[str, str]]:
         if "GET" not in (rule.methods or ()) or rule.rule.startswith(("/api", "/static", "/healthz")):
             continue
         if "static" in rule.endpoint or rule.endpoint == "auth.login":
+            continue
+        if rule.rule.endswith((".csv", ".xlsx", ".js")):  # downloads, not pages
             continue
         if rule.arguments:
             assert rule.endpoint in with_args, f"add {rule.endpoint} ({rule.rule}) to the page scan"
@@ -115,5 +123,5 @@ def test_every_page_as_admin_on_the_demo_shows_times_only_in_ist(
     # The scan saw times on the pages that have them (so it looked at real rows, not empty lists).
     assert {
         "processes.queue", "processes.task", "processes.instances", "processes.instance",
-        "notifications.index", "vee.readings", "vee.rule",
+        "notifications.index", "vee.readings", "vee.rule", "vee.meter",
     } <= with_times  # fmt: skip
