@@ -28,6 +28,7 @@ AREAS = (
     "processes",
     "notifications",
     "web",
+    "admin",
     "demo",
     "ops",
 )

@@ -68,3 +68,29 @@ def check_login(session: Session, username: str, password: str) -> User | None:
 
 
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def change_user(
+    session: Session, actor: Actor, user: User, role: str, org_unit_code: str, is_active: bool
+) -> User:
+    """Role, org unit and whether the account may log in; audited with before and after."""
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    org = session.scalar(select(OrgUnit).where(OrgUnit.code == org_unit_code))
+    if org is None:
+        raise UserError(f"unknown org unit {org_unit_code!r}")
+    before = {"role": user.role, "org_unit_id": user.org_unit_id, "is_active": user.is_active}
+    user.role, user.org_unit_id, user.is_active = role, org.id, is_active
+    record(
+        session, actor, "update", "user", user.username, before,
+        {"role": role, "org_unit_id": org.id, "is_active": is_active},
+    )  # fmt: skip
+    return user
+
+
+def reset_password(session: Session, actor: Actor, user: User, password: str) -> User:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = generate_password_hash(password)
+    record(session, actor, "reset_password", "user", user.username, None, {"by": actor.name})
+    return user

@@ -76,3 +76,27 @@ def test_a_refused_rule_files_banner_on_the_rules_page(
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
     _shot(page, f"rules-refused-{size[0]}")
     context.close()
+
+
+def test_admin_creates_a_user_and_an_api_key_shown_once(processes_app, discom, live_server, page) -> None:
+    _login(page, live_server, "admin")
+    page.goto(f"{live_server}/admin/users")
+    page.click("text=Create a user")
+    page.fill("#new-username", "je_browser")
+    page.select_option("#new-role", "field_officer")
+    page.fill("#new-org", "BPLC-D1-S1-DC1")
+    page.fill("#new-password", "long-enough-1")
+    page.click("#create-user-submit")
+    page.wait_for_selector("text=User je_browser created.")
+    assert page.locator("#users tr[data-username=je_browser]").count() == 1
+    _shot(page, "admin-user-created")
+    page.goto(f"{live_server}/admin/api-keys")
+    page.click("text=Create a key")
+    page.fill("#key-system", "billing")
+    page.check("input[name=scope][value='masterdata:write']")
+    page.click("#create-key-submit")
+    raw = page.inner_text("#new-key-value")
+    assert raw.startswith("cmdms_")
+    _shot(page, "admin-key-shown-once")
+    page.goto(f"{live_server}/admin/api-keys")
+    assert page.locator("#new-key-value").count() == 0 and raw not in page.content()
