@@ -19,6 +19,7 @@ from service.auth.users import UserError, change_user, create_user, reset_passwo
 from service.auth.views import role_required
 from service.extensions import db
 from service.masterdata.models import OrgUnit
+from service.unit_of_work import unit_of_work
 from service.web import lists
 
 bp = Blueprint("admin", __name__, template_folder="templates")
@@ -111,16 +112,16 @@ def create() -> Any:
         flash(f"Org unit {org!r} is not in your area.", "error")
         return redirect(url_for("admin.users"))
     session = db.session()
-    try:
-        create_user(
-            session, username, form.get("password", ""), form.get("role", ""), org, _principal().actor,
-            full_name=form.get("full_name", "").strip()[:200], mobile=form.get("mobile", "").strip()[:16] or None,
-        )  # fmt: skip
-    except UserError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("admin.users"))
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            create_user(
+                session, username, form.get("password", ""), form.get("role", ""), org, _principal().actor,
+                full_name=form.get("full_name", "").strip()[:200], mobile=form.get("mobile", "").strip()[:16] or None,
+            )  # fmt: skip
+        except UserError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("admin.users"))
+        uow.commit()
     flash(f"User {username} created.", "ok")
     return redirect(url_for("admin.users", q=username))
 
@@ -134,20 +135,20 @@ def change(user_id: int) -> Response:
         flash(f"Org unit {org!r} is not in your area.", "error")
         return redirect(url_for("admin.users", q=user.username))
     session = db.session()
-    try:
-        change_user(
-            session,
-            _principal().actor,
-            user,
-            request.form.get("role", ""),
-            org,
-            bool(request.form.get("is_active")),
-        )
-    except UserError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("admin.users", q=user.username))
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            change_user(
+                session,
+                _principal().actor,
+                user,
+                request.form.get("role", ""),
+                org,
+                bool(request.form.get("is_active")),
+            )
+        except UserError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("admin.users", q=user.username))
+        uow.commit()
     flash(f"User {user.username} updated.", "ok")
     return redirect(url_for("admin.users", q=user.username))
 
@@ -158,8 +159,9 @@ def password(user_id: int) -> Any:
     """A generated temporary password, shown once on this answer (never flashed or stored)."""
     user = _user_or_404(user_id)
     temporary = secrets.token_urlsafe(12)
-    reset_password(db.session(), _principal().actor, user, temporary)
-    db.session.commit()
+    with unit_of_work(db.session()) as uow:
+        reset_password(uow.session, _principal().actor, user, temporary)
+        uow.commit()
     stmt = scope_to_org(
         select(User, OrgUnit.code).join(OrgUnit, OrgUnit.id == User.org_unit_id),
         User.org_unit_id,
@@ -207,19 +209,19 @@ def create_api_key() -> Any:
     elif principal.org_unit_id is not None:
         org_id = principal.org_unit_id  # an admin below the discom cannot make a discom-wide key
     session = db.session()
-    try:
-        key, raw = create_key(
-            session,
-            request.form.get("system", "").strip()[:64],
-            request.form.getlist("scope"),
-            principal.actor,
-            org_id,
-        )
-    except ApiKeyError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("admin.api_keys"))
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            key, raw = create_key(
+                session,
+                request.form.get("system", "").strip()[:64],
+                request.form.getlist("scope"),
+                principal.actor,
+                org_id,
+            )
+        except ApiKeyError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("admin.api_keys"))
+        uow.commit()
     flash(f"API key {key.prefix} created for {key.system}.", "ok")
     return _keys_page(raw)
 
@@ -232,7 +234,8 @@ def revoke(prefix: str) -> Response:
         abort(404)
     if key.org_unit_id is not None and not can_see(db.session(), _principal(), key.org_unit_id):
         abort(404)
-    revoke_key(db.session(), prefix, _principal().actor)
-    db.session.commit()
+    with unit_of_work(db.session()) as uow:
+        revoke_key(uow.session, prefix, _principal().actor)
+        uow.commit()
     flash(f"API key {prefix} revoked: it no longer authenticates.", "ok")
     return redirect(url_for("admin.api_keys"))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.extensions import db
 
+STAFF_LANGUAGES = ("en", "hi")
 ROLES = ("admin", "analyst", "field_officer", "control_centre", "ccc_agent", "viewer")
 
 # Scopes an API key may carry. A key holds only what its system needs.
@@ -43,8 +44,12 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     mobile: Mapped[str | None] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")  # staff pages
 
-    __table_args__ = (CheckConstraint(f"role IN {ROLES}", name="role"),)
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES}", name="role"),
+        CheckConstraint(f"language IN {STAFF_LANGUAGES}", name="language"),
+    )
 
     # Flask-Login protocol
     @property

@@ -1,13 +1,27 @@
-"""Server-rendered pages: layout, navigation by role, landing page."""
+"""Server-rendered pages: layout, navigation by role, landing page, staff language (en/hi)."""
+
+from pathlib import Path
 
 from flask import Flask
 
+LANGUAGES = ("en", "hi")
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
 
 def init_app(app: Flask) -> None:
+    from flask import request
+    from flask_babel import Babel, get_locale
     from flask_login import current_user
 
     from service.web import api_docs, nav, numbers, times, views
 
+    def staff_language() -> str:
+        # The person's setting; before login, what the browser asks for.
+        if current_user.is_authenticated and getattr(current_user, "language", None) in LANGUAGES:
+            return str(current_user.language)
+        return request.accept_languages.best_match(LANGUAGES) or "en"
+
+    Babel(app, locale_selector=staff_language, default_translation_directories=str(TRANSLATIONS))
     app.register_blueprint(views.bp)
     app.register_blueprint(api_docs.bp)
     nav.register_nav("Home", "web.home", order=0)
@@ -18,4 +32,4 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _nav() -> dict[str, object]:
         role = current_user.role if current_user.is_authenticated else None
-        return {"nav_items": nav.items_for(role) if role else []}
+        return {"nav_items": nav.items_for(role) if role else [], "get_locale": get_locale}

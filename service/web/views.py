@@ -1,4 +1,4 @@
-"""The landing page: counts for the user's org unit."""
+"""The landing page (panels by role and the area's counts), list exports, error pages, language."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from service.auth.principal import for_user
 from service.auth.scoping import scope_to_org
+from service.auth.views import _safe_next as safe_next
 from service.extensions import db
 from service.masterdata.models import Consumer, Feeder, Meter, OrgUnit
 from service.web import home as home_panels
@@ -77,3 +78,24 @@ def error_page(exc: HTTPException) -> tuple[str, int]:
     title, explanation = ERRORS.get(code, (exc.name, exc.description or ""))
     detail = exc.description if code in (400, 413) and exc.description else None
     return render_template("error.html", code=code, title=title, explanation=explanation, detail=detail), code
+
+
+@bp.post("/settings/language")
+@login_required
+def language() -> Any:
+    """The staff pages in English or Hindi: a per-person setting, audited."""
+    from service.audit.log import record
+    from service.unit_of_work import unit_of_work
+    from service.web import LANGUAGES
+
+    chosen = request.form.get("language", "")
+    if chosen not in LANGUAGES:
+        flash("Choose English or Hindi.", "error")
+    else:
+        with unit_of_work(db.session()) as uow:
+            before = current_user.language
+            current_user.language = chosen
+            record(uow.session, for_user(current_user).actor, "update", "user", current_user.username,
+                   {"language": before}, {"language": chosen})  # fmt: skip
+            uow.commit()
+    return redirect(safe_next(request.form.get("next")))

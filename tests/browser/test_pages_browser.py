@@ -100,3 +100,22 @@ def test_admin_creates_a_user_and_an_api_key_shown_once(processes_app, discom, l
     _shot(page, "admin-key-shown-once")
     page.goto(f"{live_server}/admin/api-keys")
     assert page.locator("#new-key-value").count() == 0 and raw not in page.content()
+
+
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_the_staff_ui_in_hindi(processes_app, org, live_server, browser, size) -> None:
+    start("field_inspection", inspection_data(1), org("BPLC-D1-S1-DC1"), key="INSP-0001")
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, is_mobile=size[0] < 500)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    _login(page, live_server, "je_east11")
+    page.click("#lang-hi")
+    page.wait_for_selector("text=मेरा काम")
+    assert page.get_attribute("html", "lang") == "hi"
+    assert "कार्य सूची" in page.inner_text("nav")
+    _shot(page, f"hindi-home-{size[0]}")
+    page.click("nav >> text=कार्य सूची")
+    assert page.inner_text("h1") == "कार्य सूची"
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    _shot(page, f"hindi-queue-{size[0]}")
+    context.close()
