@@ -3,18 +3,16 @@ select-all-matching, on a desktop and on a phone. Screenshots go to test-results
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from service.extensions import db
-from service.masterdata.demo import DEMO_PASSWORD
 from service.processes.models import WorkItem
+from tests.browser.helpers import login, shot
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "lists"
 REVIEWS = 157
 
 
@@ -47,29 +45,23 @@ def _open_reviews() -> int:
     )
 
 
-def _login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+def _submit_and_wait(page: Any, button: str) -> None:
+    """Completing 157 tasks is one transaction that takes seconds on a loaded machine: wait for
+    its answer beyond the default 15 s step timeout (nothing here measures its speed)."""
+    with page.expect_navigation(timeout=300_000):
+        page.click(button, no_wait_after=True)
 
 
 def test_desktop_pages_through_157_reviews_and_approves_all_matching(
     processes_app, org, live_server, page
 ) -> None:
     _seed_reviews(org)
-    _login(page, live_server, "ae_east1")
+    login(page, live_server, "ae_east1")
     page.goto(f"{live_server}/work?task=supervisor_review")
     summary = page.locator("#work-items-summary")
     assert summary.inner_text() == "1–50 of 157 tasks"
     assert page.locator("#work-items tbody tr[data-item-id]").count() == 50
-    _shot(page, "desktop-queue-page-1")
+    shot(page, "lists", "desktop-queue-page-1")
     page.click("#work-items-pager >> text=Next ›")
     assert summary.inner_text() == "51–100 of 157 tasks"
     page.click("#work-items-pager >> text=Last »")
@@ -82,9 +74,9 @@ def test_desktop_pages_through_157_reviews_and_approves_all_matching(
     assert first == "INSP-0001"
     page.click("#all-matching-approve")
     assert page.inner_text("#bulk-count").startswith("157 open “Review inspection” task(s)")
-    _shot(page, "desktop-bulk-confirm")
+    shot(page, "lists", "desktop-bulk-confirm")
     assert _open_reviews() == REVIEWS  # nothing done before the confirmation
-    page.click("#confirm-bulk")
+    _submit_and_wait(page, "#confirm-bulk")
     page.wait_for_selector("text=157 task(s) approved.")
     assert _open_reviews() == 0
     done = db.session.scalars(select(WorkItem.result).where(WorkItem.bpmn_id == "supervisor_review")).all()
@@ -93,7 +85,7 @@ def test_desktop_pages_through_157_reviews_and_approves_all_matching(
     assert "No tasks match" in page.inner_text(
         "#work-items"
     ) and "Task: supervisor_review" in page.inner_text("#work-items")
-    _shot(page, "desktop-after-bulk")
+    shot(page, "lists", "desktop-after-bulk")
 
 
 def test_phone_filters_behind_a_button_one_line_per_task_and_select_all(
@@ -103,7 +95,7 @@ def test_phone_filters_behind_a_button_one_line_per_task_and_select_all(
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone = context.new_page()
     phone.set_default_timeout(15_000)
-    _login(phone, live_server, "ae_east1")
+    login(phone, live_server, "ae_east1")
     phone.goto(f"{live_server}/work")
     assert phone.locator("#work-items-filters").is_hidden()
     phone.click("button[data-toggle-filters]")
@@ -120,18 +112,18 @@ def test_phone_filters_behind_a_button_one_line_per_task_and_select_all(
     assert max(heights) < 48  # one line per task
     first_row_top = phone.locator("#work-items tbody tr[data-item-id]").first.bounding_box()["y"]
     visible = sum(1 for n in range(len(heights)) if first_row_top + sum(heights[: n + 1]) <= 844)
-    _shot(phone, "phone-queue")
+    shot(phone, "lists", "phone-queue")
     assert visible >= 12, visible
-    _shot(phone, "phone-queue")
+    shot(phone, "lists", "phone-queue")
     phone.check("#select-page")  # this page's 50
-    phone.click("#bulk-approve")
+    _submit_and_wait(phone, "#bulk-approve")
     phone.wait_for_selector("text=50 task(s) approved.")
     assert _open_reviews() == REVIEWS - 50
     assert phone.inner_text("#work-items-summary") == "1–50 of 107 tasks"
     phone.click("#all-matching-approve")
     assert phone.inner_text("#bulk-count").startswith("107 open")
-    _shot(phone, "phone-bulk-confirm")
-    phone.click("#confirm-bulk")
+    shot(phone, "lists", "phone-bulk-confirm")
+    _submit_and_wait(phone, "#confirm-bulk")
     phone.wait_for_selector("text=107 task(s) approved.")
     assert _open_reviews() == 0
     context.close()

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from service.masterdata.demo import DEMO_PASSWORD
+from tests.browser.helpers import login, shot
 from tests.processes.helpers import inspection_data, start
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "pages"
-
-
-def _login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 def test_a_styled_404_with_a_way_home(processes_app, discom, live_server, page) -> None:
-    _login(page, live_server, "ccc")
+    login(page, live_server, "ccc")
     response = page.goto(f"{live_server}/meters/NO-SUCH-METER/anything")
     assert response.status == 404
     assert page.inner_text("h1") == "Page not found"
     assert page.evaluate("getComputedStyle(document.querySelector('.card')).borderRadius") == "8px"
-    _shot(page, "404")
+    shot(page, "pages", "404")
     page.click("text=Go to your home page")
     page.wait_for_url(f"{live_server}/")
 
@@ -45,12 +28,12 @@ def test_field_officer_home_lists_their_tasks(processes_app, org, live_server, b
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, is_mobile=size[0] < 500)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    _login(page, live_server, "je_east11")
+    login(page, live_server, "je_east11")
     rows = page.locator("#home-upcoming tbody tr")
     assert rows.count() == 3 and "INSP-0001" in rows.first.inner_text()
     assert page.locator("#panel-tasks").bounding_box()["y"] < size[1]  # on the first screen
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
-    _shot(page, f"home-field-officer-{size[0]}")
+    shot(page, "pages", f"home-field-officer-{size[0]}")
     page.click("#home-open")
     page.wait_for_url(f"{live_server}/work")
     assert page.inner_text("#work-items-summary") == "1–3 of 3 tasks"
@@ -64,7 +47,7 @@ def test_a_refused_rule_files_banner_on_the_rules_page(
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, is_mobile=size[0] < 500)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    _login(page, live_server, "analyst")
+    login(page, live_server, "analyst")
     page.goto(f"{live_server}/vee/rules")
     banner = page.locator("#refused-smart-interval-yaml")
     assert banner.is_visible() and banner.bounding_box()["y"] < size[1] / 2
@@ -74,14 +57,14 @@ def test_a_refused_rule_files_banner_on_the_rules_page(
     page.wait_for_url(f"{live_server}/vee/rules?days=7")
     assert page.locator("#rules svg.sparkbars").count() == page.locator("#rules tbody tr").count() > 0
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
-    _shot(page, f"rules-refused-{size[0]}")
+    shot(page, "pages", f"rules-refused-{size[0]}")
     context.close()
 
 
 def test_admin_creates_a_user_and_an_api_key_shown_once(processes_app, discom, live_server, page) -> None:
-    _login(page, live_server, "admin")
+    login(page, live_server, "admin")
     page.goto(f"{live_server}/admin/users")
-    page.click("text=Create a user")
+    page.locator("details:has(#create-user)").evaluate("d => { d.open = true; }")
     page.fill("#new-username", "je_browser")
     page.select_option("#new-role", "field_officer")
     page.fill("#new-org", "BPLC-D1-S1-DC1")
@@ -89,15 +72,15 @@ def test_admin_creates_a_user_and_an_api_key_shown_once(processes_app, discom, l
     page.click("#create-user-submit")
     page.wait_for_selector("text=User je_browser created.")
     assert page.locator("#users tr[data-username=je_browser]").count() == 1
-    _shot(page, "admin-user-created")
+    shot(page, "pages", "admin-user-created")
     page.goto(f"{live_server}/admin/api-keys")
-    page.click("text=Create a key")
+    page.locator("details:has(#create-key)").evaluate("d => { d.open = true; }")
     page.fill("#key-system", "billing")
     page.check("input[name=scope][value='masterdata:write']")
     page.click("#create-key-submit")
     raw = page.inner_text("#new-key-value")
     assert raw.startswith("cmdms_")
-    _shot(page, "admin-key-shown-once")
+    shot(page, "pages", "admin-key-shown-once")
     page.goto(f"{live_server}/admin/api-keys")
     assert page.locator("#new-key-value").count() == 0 and raw not in page.content()
 
@@ -108,14 +91,14 @@ def test_the_staff_ui_in_hindi(processes_app, org, live_server, browser, size) -
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, is_mobile=size[0] < 500)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    _login(page, live_server, "je_east11")
+    login(page, live_server, "je_east11")
     page.click("#lang-hi")
     page.wait_for_selector("text=मेरा काम")
     assert page.get_attribute("html", "lang") == "hi"
     assert "कार्य सूची" in page.inner_text("nav")
-    _shot(page, f"hindi-home-{size[0]}")
+    shot(page, "pages", f"hindi-home-{size[0]}")
     page.click("nav >> text=कार्य सूची")
     assert page.inner_text("h1") == "कार्य सूची"
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
-    _shot(page, f"hindi-queue-{size[0]}")
+    shot(page, "pages", f"hindi-queue-{size[0]}")
     context.close()

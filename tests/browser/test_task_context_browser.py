@@ -3,33 +3,16 @@ officer who made it, marked "sent back", with the remarks shown and the findings
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
 from service.extensions import db
-from service.masterdata.demo import DEMO_PASSWORD
 from service.masterdata.models import Consumer
 from service.processes.models import WorkItem
+from tests.browser.helpers import login, shot
 from tests.processes.helpers import start
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "task"
-
-
-def _login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_send_back_returns_the_visit_to_its_officer_with_remarks_and_findings(
@@ -41,7 +24,7 @@ def test_send_back_returns_the_visit_to_its_officer_with_remarks_and_findings(
     instance_id = start("field_inspection", data, dc, key="INSP-0001")
     officer = browser.new_context(viewport={"width": 1280, "height": 900})
     je = officer.new_page()
-    _login(je, live_server, "je_east11")
+    login(je, live_server, "je_east11")
     visit = db.session.scalar(select(WorkItem.id).where(WorkItem.instance_id == instance_id))
     je.goto(f"{live_server}/work/{visit}")
     card = je.inner_text("#consumer-card")
@@ -54,7 +37,7 @@ def test_send_back_returns_the_visit_to_its_officer_with_remarks_and_findings(
 
     supervisor = browser.new_context(viewport={"width": 1280, "height": 900})
     ae = supervisor.new_page()
-    _login(ae, live_server, "ae_east1")
+    login(ae, live_server, "ae_east1")
     db.session.expire_all()
     review = db.session.scalar(
         select(WorkItem.id).where(WorkItem.instance_id == instance_id, WorkItem.status == "open")
@@ -79,5 +62,5 @@ def test_send_back_returns_the_visit_to_its_officer_with_remarks_and_findings(
     assert je.input_value("#f-findings") == "Seal broken at the terminal cover"
     assert je.input_value("#f-meter_reading_kwh") == "4711.0"
     assert "sent back" in je.inner_text(".history") and "→ je_east11" in je.inner_text(".history")
-    _shot(je, "sent-back")
+    shot(je, "task", "sent-back", full_page=True)
     officer.close()

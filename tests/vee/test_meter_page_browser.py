@@ -3,31 +3,16 @@ a range edit with one reason, and the same page on a phone. Screenshots go to te
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from service.masterdata.demo import DEMO_PASSWORD
+from tests.browser.helpers import login, shot
 from tests.vee.conftest import intervals_batch, profile
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "meter"
 DAY = "2026-10-05"  # tests/vee/conftest.py's test day (IST)
-
-
-def _login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_chart_shows_the_estimate_beside_its_original_and_a_range_is_edited_with_one_reason(
@@ -35,7 +20,7 @@ def test_chart_shows_the_estimate_beside_its_original_and_a_range_is_edited_with
 ) -> None:
     ingest(intervals_batch("VM1", profile({30: 1.5}, skip=(50, 51))))
     run_jobs("vee")
-    _login(page, live_server, "analyst")
+    login(page, live_server, "analyst")
     page.goto(f"{live_server}/meters/VM1?day={DAY}")
     page.wait_for_selector("#meter-chart .main-svg")
     legend = " ".join(page.locator("#meter-chart .legend text.legendtext").all_text_contents())
@@ -46,7 +31,7 @@ def test_chart_shows_the_estimate_beside_its_original_and_a_range_is_edited_with
         page.locator("#replaced tr[data-quality=estimated] td.original").all_inner_texts().count("missing")
         == 2
     )
-    _shot(page, "chart-with-estimates")
+    shot(page, "meter", "chart-with-estimates", full_page=True)
 
     page.fill("#range-edit input[name=from]", f"{DAY}T10:00")
     page.fill("#range-edit input[name=to]", f"{DAY}T11:00")
@@ -67,7 +52,7 @@ def test_chart_shows_the_estimate_beside_its_original_and_a_range_is_edited_with
     }
     assert all(r.original_value is not None for r in edited)
     assert page.locator("#replaced tr[data-quality=edited]").count() == 4
-    _shot(page, "after-range-edit")
+    shot(page, "meter", "after-range-edit", full_page=True)
 
 
 def test_meter_page_fits_a_phone(
@@ -78,9 +63,9 @@ def test_meter_page_fits_a_phone(
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone = context.new_page()
     phone.set_default_timeout(15_000)
-    _login(phone, live_server, "analyst")
+    login(phone, live_server, "analyst")
     phone.goto(f"{live_server}/meters/VM1?day={DAY}")
     phone.wait_for_selector("#meter-chart .main-svg")
     assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
-    _shot(phone, "phone")
+    shot(phone, "meter", "phone", full_page=True)
     context.close()
