@@ -20,6 +20,7 @@ BENCHMARKS = [
     ("masterdata.py", ["--consumers", "2000", "--runs", "1"]),
     ("workflow.py", ["--instances", "200", "--rounds", "2"]),
     ("notifications.py", ["--messages", "500"]),
+    ("reports.py", ["--quick"]),
 ]
 
 

@@ -99,7 +99,7 @@ targets AS (
 ),
 scada AS (
   SELECT n.network_kind AS kind, n.network_id AS id,
-    ((n.interval_end - interval '1 second') AT TIME ZONE '{IST}')::date AS day,
+    DATE '1970-01-01' + ((date_part('epoch', n.interval_end)::bigint + 19799) / 86400)::int AS day,
     sum(n.value) FILTER (WHERE n.quality <> 'failed') AS kwh,
     count(*) FILTER (WHERE n.quality <> 'failed') AS intervals,
     1440 / max(n.interval_minutes) AS expected,
@@ -153,11 +153,11 @@ ON CONFLICT (network_kind, network_id, day) DO UPDATE SET input_kwh = excluded.i
   peak_kw = excluded.peak_kw, peak_at = excluded.peak_at, updated_at = excluded.updated_at
 """
 
-_HOUR_SQL = f"""
+_HOUR_SQL = """
 INSERT INTO agg_hour AS a (subject_kind, subject_id, hour_end, kwh, kvah, kwh_export, max_kw,
   intervals, estimated_count, updated_at)
 SELECT n.network_kind, n.network_id,
-  (date_trunc('hour', (n.interval_end - interval '1 second') AT TIME ZONE '{IST}') + interval '1 hour') AT TIME ZONE '{IST}',
+  to_timestamp(((date_part('epoch', n.interval_end)::bigint + 19799) / 3600 + 1) * 3600 - 19800),
   sum(n.value) FILTER (WHERE n.channel = 'kwh' AND n.quality <> 'failed'),
   sum(n.value) FILTER (WHERE n.channel = 'kvah' AND n.quality <> 'failed'),
   sum(n.value) FILTER (WHERE n.channel = 'kwh_export' AND n.quality <> 'failed'),
@@ -195,6 +195,7 @@ def refresh_network(
         "end": end,
     }
     params["dtrs"] = list(session.scalars(text(_DTRS_OF_FEEDERS), params))
+    session.execute(text("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"))
     session.execute(
         text(
             "DELETE FROM agg_network_day WHERE day BETWEEN :first AND :last AND ("
