@@ -128,47 +128,41 @@ class NetworkDay(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class OrgDay(db.Model):  # type: ignore[name-defined,misc]
+class _OrgTotals:
+    """The sums an org unit's day and month both carry."""
+
+    org_unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meter_class: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kwh_import: Mapped[float] = mapped_column(Float)
+    kwh_export: Mapped[float] = mapped_column(Float)
+    kvah_import: Mapped[float] = mapped_column(Float)
+    max_md_kw: Mapped[float | None] = mapped_column(Float)
+    intervals: Mapped[int] = mapped_column(Integer)
+    expected_intervals: Mapped[int] = mapped_column(Integer)
+    estimated_count: Mapped[int] = mapped_column(Integer)
+    failed_count: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now)
+
+
+class OrgDay(_OrgTotals, db.Model):  # type: ignore[name-defined,misc]
     """Meter-days summed per org unit (the meter's), meter class and day."""
 
     __tablename__ = "agg_org_day"
 
-    org_unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    meter_class: Mapped[str] = mapped_column(String(16), primary_key=True)
     meters: Mapped[int] = mapped_column(Integer)
     zero_meters: Mapped[int] = mapped_column(Integer)
-    kwh_import: Mapped[float] = mapped_column(Float)
-    kwh_export: Mapped[float] = mapped_column(Float)
-    kvah_import: Mapped[float] = mapped_column(Float)
-    max_md_kw: Mapped[float | None] = mapped_column(Float)
-    intervals: Mapped[int] = mapped_column(Integer)
-    expected_intervals: Mapped[int] = mapped_column(Integer)
-    estimated_count: Mapped[int] = mapped_column(Integer)
-    failed_count: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now)
 
     __table_args__ = (Index("ix_agg_org_day_day", "day"),)
 
 
-class OrgMonth(db.Model):  # type: ignore[name-defined,misc]
+class OrgMonth(_OrgTotals, db.Model):  # type: ignore[name-defined,misc]
     """`agg_org_day` summed per calendar month (month = its first day)."""
 
     __tablename__ = "agg_org_month"
 
-    org_unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
-    meter_class: Mapped[str] = mapped_column(String(16), primary_key=True)
     meter_days: Mapped[int] = mapped_column(Integer)
-    kwh_import: Mapped[float] = mapped_column(Float)
-    kwh_export: Mapped[float] = mapped_column(Float)
-    kvah_import: Mapped[float] = mapped_column(Float)
-    max_md_kw: Mapped[float | None] = mapped_column(Float)
-    intervals: Mapped[int] = mapped_column(Integer)
-    expected_intervals: Mapped[int] = mapped_column(Integer)
-    estimated_count: Mapped[int] = mapped_column(Integer)
-    failed_count: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now)
 
 
 class ScalarRead(db.Model):  # type: ignore[name-defined,misc]

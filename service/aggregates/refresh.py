@@ -45,6 +45,10 @@ WHERE i.meter_id = ANY(:ids)
 """
 
 
+def _feeders(session: Session, sql: str, params: dict[str, object]) -> list[int]:
+    return [f for f in session.scalars(text(sql), params) if f is not None]
+
+
 def refresh(
     session: Session, meter_ids: list[int], first_day: date, last_day: date, *, with_network: bool = True
 ) -> int:
@@ -64,11 +68,7 @@ def refresh(
     orgs.refresh_orgs(session, touched_orgs, first_day, last_day)
     if not with_network:
         return written
-    feeders = [
-        f
-        for f in session.scalars(text(_FEEDERS_OF_METERS), {"ids": ids, "start": start, "end": end})
-        if f is not None
-    ]
+    feeders = _feeders(session, _FEEDERS_OF_METERS, {"ids": ids, "start": start, "end": end})
     network.refresh_network(session, feeders, first_day, last_day, start, end)
     return written
 
@@ -89,20 +89,15 @@ def refresh_consumers_month(session: Session, consumer_ids: list[int], period: s
     first = datetime.strptime(period, "%Y-%m").date()
     last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     start, end = local_span(first, last)
-    feeders = [
-        f
-        for f in session.scalars(
-            text(
-                "SELECT DISTINCT coalesce(l.feeder_id, df.feeder_id) FROM consumer_supply_links l"
-                " LEFT JOIN dtr_feeder_links df ON df.dtr_id = l.dtr_id AND df.valid_from < :end"
-                " AND (df.valid_to IS NULL OR df.valid_to > :start)"
-                " WHERE l.consumer_id = ANY(:ids) AND l.valid_from < :end"
-                " AND (l.valid_to IS NULL OR l.valid_to > :start)"
-            ),
-            {"ids": consumer_ids, "start": start, "end": end},
-        )
-        if f is not None
-    ]
+    feeders = _feeders(
+        session,
+        "SELECT DISTINCT coalesce(l.feeder_id, df.feeder_id) FROM consumer_supply_links l"
+        " LEFT JOIN dtr_feeder_links df ON df.dtr_id = l.dtr_id AND df.valid_from < :end"
+        " AND (df.valid_to IS NULL OR df.valid_to > :start)"
+        " WHERE l.consumer_id = ANY(:ids) AND l.valid_from < :end"
+        " AND (l.valid_to IS NULL OR l.valid_to > :start)",
+        {"ids": consumer_ids, "start": start, "end": end},
+    )
     return network.refresh_network(session, feeders, first, last, start, end)
 
 
@@ -115,18 +110,13 @@ def refresh_batch_network(session: Session, batch_id: int) -> None:
         return
     first_day, last_day = local_days_of(row.first_at - timedelta(seconds=1), row.last_at)
     start, end = local_span(first_day, last_day)
-    feeders = [
-        f
-        for f in session.scalars(
-            text(
-                "SELECT DISTINCT CASE WHEN n.network_kind = 'feeder' THEN n.network_id"
-                " ELSE df.feeder_id END FROM network_energy n"
-                " LEFT JOIN dtr_feeder_links df ON n.network_kind = 'dtr' AND df.dtr_id = n.network_id"
-                " AND df.valid_from < :end AND (df.valid_to IS NULL OR df.valid_to > :start)"
-                " WHERE n.batch_id = :batch AND n.interval_end > :start AND n.interval_end <= :end"
-            ),
-            {"batch": batch_id, "start": start, "end": end},
-        )
-        if f is not None
-    ]
+    feeders = _feeders(
+        session,
+        "SELECT DISTINCT CASE WHEN n.network_kind = 'feeder' THEN n.network_id"
+        " ELSE df.feeder_id END FROM network_energy n"
+        " LEFT JOIN dtr_feeder_links df ON n.network_kind = 'dtr' AND df.dtr_id = n.network_id"
+        " AND df.valid_from < :end AND (df.valid_to IS NULL OR df.valid_to > :start)"
+        " WHERE n.batch_id = :batch AND n.interval_end > :start AND n.interval_end <= :end",
+        {"batch": batch_id, "start": start, "end": end},
+    )
     network.refresh_network(session, feeders, first_day, last_day, start, end)

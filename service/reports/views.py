@@ -117,36 +117,26 @@ def show(name: str) -> str:
     )
 
 
-@bp.get("/reports/<name>.csv")
+@bp.get("/reports/<name>.<any(csv, xlsx):ext>")
 @role_required(*REPORT_ROLES)
-def download_csv(name: str) -> ResponseReturnValue:
+def download(name: str, ext: str) -> ResponseReturnValue:
+    """Every row of the report for these parameters: CSV streamed, XLSX written write-only."""
     report = _report(name)
     principal = _principal()
     resolved = _resolved(report, principal)
     if resolved is None:
         return _back(name, request.args.to_dict())
     rows = running.stream(db.session(), report, resolved, principal)
-    filename = _filename(report, resolved, "csv")
-    return Response(
-        stream_with_context(export.csv_chunks(report, rows)),
-        mimetype=export.CSV_MIME,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-@bp.get("/reports/<name>.xlsx")
-@role_required(*REPORT_ROLES)
-def download_xlsx(name: str) -> ResponseReturnValue:
-    report = _report(name)
-    principal = _principal()
-    resolved = _resolved(report, principal)
-    if resolved is None:
-        return _back(name, request.args.to_dict())
-    rows = running.stream(db.session(), report, resolved, principal)
+    filename = _filename(report, resolved, ext)
+    if ext == "csv":
+        return Response(
+            stream_with_context(export.csv_chunks(report, rows)),
+            mimetype=export.CSV_MIME,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
     title = f"{report.title_en} · " + ", ".join(f"{k} {v}" for k, v in resolved.values.items() if v)
     out = export.xlsx_file(report, rows, title)
-    return send_file(out, mimetype=export.XLSX_MIME, as_attachment=True,
-                     download_name=_filename(report, resolved, "xlsx"))  # fmt: skip
+    return send_file(out, mimetype=export.XLSX_MIME, as_attachment=True, download_name=filename)
 
 
 def _back(name: str, values: dict[str, str]) -> ResponseReturnValue:

@@ -24,35 +24,29 @@ _HOURLY_COLUMNS = (
     Column("estimated_count", "Estimated", kind="integer"),
 )
 
-register(
-    Report(
-        name="mdas_hourly_consumption",
-        title_en="MDAS hourly consumption",
-        title_hi="एमडीएएस प्रति घंटा खपत",
-        source="MDAS",
-        description="Hourly energy of feeders and DTs (SCADA/SHMS/MDAS) on a day.",
-        params=(DAY, ORG_UNIT, NETWORK),
-        sql=_HOURLY_SQL,
-        columns=_HOURLY_COLUMNS,
-        order_by=("network", "hour_end"),
-        chart=Chart("line", x="hour_end", y=("kwh",)),
-    )
-)
 
-register(
-    Report(
-        name="live_data_hourly",
-        title_en="Live data (hourly)",
-        title_hi="लाइव डेटा (प्रति घंटा)",
-        source="MDAS",
-        description="Today's hours so far for feeders and DTs (default: today, IST).",
-        params=(Param("day", "Day", "day", default=lambda today: today.isoformat()), ORG_UNIT, NETWORK),
-        sql=_HOURLY_SQL,
-        columns=_HOURLY_COLUMNS,
-        order_by=("network", "hour_end"),
-        chart=Chart("line", x="hour_end", y=("kwh",)),
+def _hourly(name: str, title_en: str, title_hi: str, description: str, day: Param) -> None:
+    register(
+        Report(
+            name=name,
+            title_en=title_en,
+            title_hi=title_hi,
+            source="MDAS",
+            description=description,
+            params=(day, ORG_UNIT, NETWORK),
+            sql=_HOURLY_SQL,
+            columns=_HOURLY_COLUMNS,
+            order_by=("network", "hour_end"),
+            chart=Chart("line", x="hour_end", y=("kwh",)),
+        )
     )
-)
+
+
+_hourly("mdas_hourly_consumption", "MDAS hourly consumption", "एमडीएएस प्रति घंटा खपत",
+        "Hourly energy of feeders and DTs (SCADA/SHMS/MDAS) on a day.", DAY)  # fmt: skip
+_hourly("live_data_hourly", "Live data (hourly)", "लाइव डेटा (प्रति घंटा)",
+        "Today's hours so far for feeders and DTs (default: today, IST).",
+        Param("day", "Day", "day", default=lambda today: today.isoformat()))  # fmt: skip
 
 register(
     Report(
