@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, send_file, stream_with_context
+from flask import send_file
 from flask_smorest import Blueprint
 
 from service.api_errors import fail
@@ -58,8 +58,8 @@ def run_report(args: dict[str, Any], name: str) -> Any:
         fail(422, "invalid_parameter", str(exc), field=field, errors=exc.errors)
     fmt = args["format"]
     if fmt == "csv":
-        rows = running.stream(session, report, resolved, principal)
-        return Response(stream_with_context(export.csv_chunks(report, rows)), mimetype=export.CSV_MIME)
+        out = export.csv_file(report, running.stream(session, report, resolved, principal))
+        return send_file(out, mimetype=export.CSV_MIME, as_attachment=True, download_name=f"{name}.csv")
     if fmt == "xlsx":
         out = export.xlsx_file(report, running.stream(session, report, resolved, principal), report.title_en)
         return send_file(out, mimetype=export.XLSX_MIME, as_attachment=True, download_name=f"{name}.xlsx")

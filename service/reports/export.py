@@ -59,6 +59,16 @@ def csv_gzip(report: Report, rows: Iterable[dict[str, Any]]) -> tuple[bytes, int
     return out.getvalue(), count
 
 
+def csv_file(report: Report, rows: Iterable[dict[str, Any]]) -> IO[bytes]:
+    """The CSV in a spooled temporary file, rewound: the rows are read to the end inside the
+    request (its transaction ends with it), then the file is streamed to the client."""
+    out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    for chunk in csv_chunks(report, rows):
+        out.write(chunk.encode("utf-8"))
+    out.seek(0)
+    return out
+
+
 def xlsx_file(report: Report, rows: Iterable[dict[str, Any]], title: str) -> IO[bytes]:
     """An XLSX in a spooled temporary file (memory up to 8 MiB, then disk), rewound."""
     wb = Workbook(write_only=True)

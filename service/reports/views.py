@@ -15,7 +15,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -129,11 +128,8 @@ def download(name: str, ext: str) -> ResponseReturnValue:
     rows = running.stream(db.session(), report, resolved, principal)
     filename = _filename(report, resolved, ext)
     if ext == "csv":
-        return Response(
-            stream_with_context(export.csv_chunks(report, rows)),
-            mimetype=export.CSV_MIME,
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        return send_file(export.csv_file(report, rows), mimetype=export.CSV_MIME, as_attachment=True,
+                         download_name=filename)  # fmt: skip
     title = f"{report.title_en} · " + ", ".join(f"{k} {v}" for k, v in resolved.values.items() if v)
     out = export.xlsx_file(report, rows, title)
     return send_file(out, mimetype=export.XLSX_MIME, as_attachment=True, download_name=filename)
