@@ -104,7 +104,7 @@ def test_re_delivered_status_only_read_is_unchanged_and_a_later_value_is_a_revis
 def test_status_only_read_of_an_unknown_meter_is_quarantined_and_replayed_without_value(
     client: Any, session: Any, org: dict[str, int], writer: Any
 ) -> None:
-    from service.readings.quarantine import replay
+    from service.readings.replay import replay
     from tests.readings.conftest import add_meter
 
     body = post(client, writer, "json", [{"meter": "NEW-1", "read_at": READ_AT, "status": "meter_burnt"}])
