@@ -23,11 +23,12 @@ def init_app(app: Flask) -> None:
     from service.extensions import api, csrf
 
     config = app.extensions["cmdms.config"]
-    port: Any = app.extensions["cmdms.ports"].get("hes")
+    ports = app.extensions["cmdms.ports"]
     callback_url = config.public_base_url.rstrip("/") + "/api/v1/hes/callbacks"
 
     def client_for(system: HesSystem) -> Any:
         # The `hes` port, when given, is a factory HesSystem -> HesClient (tests, other vendors).
+        port = ports.get("hes")
         if port is not None:
             return port(system)
         return HttpHesClient(

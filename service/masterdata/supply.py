@@ -96,3 +96,20 @@ def discom_code_of(session: Session, org_unit_id: int) -> str:
     """The code of the discom an org unit belongs to (the first code of its path)."""
     path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == org_unit_id)) or "/"
     return path.strip("/").split("/")[0]
+
+
+@dataclass(frozen=True)
+class MeterHes:
+    meter_id: int
+    serial: str
+    hes_code: str | None
+    org_unit_id: int
+
+
+def meter_by_serial(session: Session, serial: str) -> MeterHes | None:
+    row = session.execute(
+        select(Meter.id, Meter.serial_number, Meter.hes_code, Meter.org_unit_id).where(
+            Meter.serial_number == serial
+        )
+    ).first()
+    return None if row is None else MeterHes(row.id, row.serial_number, row.hes_code, row.org_unit_id)

@@ -165,16 +165,37 @@ def write_notice(session: Session, params: dict[str, Any], context: OperationCon
     return {"notification_id": sent.notification_id, "status": sent.status}
 
 
-def hes_disconnect(params: dict[str, Any], context: OperationContext) -> dict[str, Any]:
-    hes = current_app.extensions["cmdms.ports"].get("hes")
-    if hes is None:
-        raise PermanentError("no HES port configured")
-    command_id = str(params.get("command_id") or context.idempotency_key)
-    hes.disconnect(str(params["meter"]), command_id)
+def check_hes_disconnect(params: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+    if not isinstance(params.get("meter"), str) or not params["meter"]:
+        raise PermanentError("hes.disconnect needs the meter's serial number as 'meter'")
+    return {"checked": True}
+
+
+def write_hes_disconnect(
+    session: Session, params: dict[str, Any], context: OperationContext
+) -> dict[str, Any]:
+    """A disconnect command for one meter through service.commands (sent in the HES's batches).
+
+    The command id is the task's idempotency key, so a re-run finds the same command."""
+    from service.commands import issuing
+    from service.masterdata.supply import meter_by_serial
+
+    meter = meter_by_serial(session, str(params["meter"]))
+    if meter is None or not meter.hes_code:
+        return {"command_id": None, "error": f"meter {params['meter']!r} is unknown or behind no HES"}
+    command_id = str(params.get("command_id") or context.idempotency_key)[:64]
+    order = issuing.CommandOrder(
+        command_id, "disconnect", meter.meter_id, meter.serial, meter.hes_code, meter.org_unit_id
+    )
+    try:
+        ids = issuing.create(session, [order], batch_key=f"wf:{context.instance_id}")
+    except issuing.UnknownHes as exc:
+        return {"command_id": None, "error": str(exc)}
+    issuing.schedule(session, list(ids.values()))
     return {"command_id": command_id}
 
 
 def register_builtin_operations() -> None:
     register_operation("billing.post", billing_post)
     register_operation("notify.sms", check_notice, write=write_notice)
-    register_operation("hes.disconnect", hes_disconnect)
+    register_operation("hes.disconnect", check_hes_disconnect, write=write_hes_disconnect)

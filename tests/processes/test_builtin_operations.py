@@ -39,11 +39,19 @@ class RecordingSms:
 
 
 class RecordingHes:
+    """A hand-written HesClient (the `hes` port is a factory: HES system -> client)."""
+
     def __init__(self) -> None:
         self.commands: list[tuple[str, str]] = []
 
-    def disconnect(self, meter: str, command_id: str) -> None:
-        self.commands.append((meter, command_id))
+    def __call__(self, system: Any) -> RecordingHes:
+        return self
+
+    def send(self, command: Any) -> Any:
+        from integrations.hes.commands import Sent
+
+        self.commands.append((command.meter, command.command_id))
+        return Sent(command.command_id, b"{}", "application/json", 202, b"{}")
 
 
 @pytest.fixture
@@ -115,6 +123,17 @@ def test_notify_sms_in_a_process_holds_an_informational_notice_in_quiet_hours(
 def test_hes_disconnect_in_a_process_sends_the_command_through_the_hes_port(
     app: Flask, processes_app: Any, drain: Any
 ) -> None:
+    from service.commands.issuing import upsert_hes_system
+    from service.commands.models import HesCommand
+    from service.masterdata.models import Meter, OrgUnit
+
+    unit = OrgUnit(code="HT1", name="HES test", level="discom", path="/HT1/")
+    db.session.add(unit)
+    db.session.flush()
+    db.session.add(Meter(serial_number="S00000201", make="Genus", meter_class="smart_1ph", hes_code="HES-T",
+                         org_unit_id=unit.id))  # fmt: skip
+    upsert_hes_system(db.session, "HES-T", base_url="http://127.0.0.1:9", wire_form="json")
+    db.session.commit()
     ports = app.extensions["cmdms.ports"]
     saved, ports["hes"] = ports.get("hes"), RecordingHes()
     try:
@@ -123,9 +142,14 @@ def test_hes_disconnect_in_a_process_sends_the_command_through_the_hes_port(
         assert ports["hes"].commands == [("S00000201", ports["hes"].commands[0][1])]
         assert ports["hes"].commands[0][1].startswith(f"cmdms-wf-{instance_id}-")
         assert [w.bpmn_id for w in open_items(instance_id)] == ["check"]
+        command = db.session.scalars(select(HesCommand)).one()
+        assert (command.command_id, command.state) == (ports["hes"].commands[0][1], "acknowledged")
     finally:
         ports["hes"] = saved
 
 
 def test_every_built_in_operation_has_a_test() -> None:
-    assert set(SERVICE_OPERATIONS) - {"test.flaky"} == {"billing.post", "notify.sms", "hes.disconnect"}
+    # disconnection.send / reconnection.send: tests/disconnections/test_disconnect_flow.py
+    assert set(SERVICE_OPERATIONS) - {"test.flaky"} == {
+        "billing.post", "notify.sms", "hes.disconnect", "disconnection.send", "reconnection.send",
+    }  # fmt: skip
