@@ -61,6 +61,29 @@ REGISTER_CHANNELS: dict[str, str] = {
     "kw": "kW",
     "kva": "kVA",
 }
+# Plausible values per channel, (low, high) in the channel's unit, checked once at ingest for
+# every source (HES JSON, CIM, CDF, SCADA, scalar reads). Generous: an HT consumer or a 33 kV
+# feeder stays far inside; a decimal-point slip or 1e308 does not. Interval energy is never
+# negative: export has its own channels, so a negative kWh is a fault, refused, not estimated on.
+_ENERGY_PER_INTERVAL = (0.0, 1e6)
+INTERVAL_LIMITS: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(
+        ("kwh", "kvah", "kvarh_lag", "kvarh_lead", "kwh_export", "kvah_export"), _ENERGY_PER_INTERVAL
+    ),
+    **dict.fromkeys(("voltage_r", "voltage_y", "voltage_b"), (0.0, 1000000.0)),
+    **dict.fromkeys(("current_r", "current_y", "current_b"), (0.0, 100000.0)),
+}
+# Feeder and DT energy per interval (SCADA / SHMS / MDAS): a 132 kV bay is still far below.
+NETWORK_LIMITS: dict[str, tuple[float, float]] = {c: (lo, hi * 10) for c, (lo, hi) in INTERVAL_LIMITS.items()}
+REGISTER_LIMITS: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(
+        ("kwh", "kvah", "kwh_export", "kvah_export", "kvarh_lag", "kvarh_lead"), (0.0, 1000000000000.0)
+    ),
+    "md_kw": (0.0, 1e7),
+    "md_kva": (0.0, 1e7),
+    "avg_pf": (-1.0, 1.0),
+    "power_on_hours": (0.0, 1e6),
+}
 REGISTER_KINDS = ("daily", "billing", "scalar", "instant")
 # Monthly scalar reading status as billing and the reading app send it.
 READING_STATUSES = (

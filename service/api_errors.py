@@ -49,3 +49,13 @@ def init_app(app: Flask) -> None:
         response = jsonify(body)
         response.status_code = exc.code or 500
         return response
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc: RecursionError) -> Any:
+        # Parsers of request bodies (json, webargs) recurse per nesting level: a body of
+        # 100,000 brackets is the sender's fault, answered as such, never a 500.
+        response = jsonify(
+            {"error": "too_deeply_nested", "message": "The request body is nested too deeply."}
+        )
+        response.status_code = 400
+        return response

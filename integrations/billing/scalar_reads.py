@@ -120,7 +120,7 @@ def _build(
 def parse_scalar_json(body: bytes | str, *, now: int | None = None) -> CanonicalBatch:
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ParseError(f"not valid JSON: {exc}") from None
     if not isinstance(message, dict) or not isinstance(message.get("reads"), list):
         raise ParseError("the message must be an object with a 'reads' list")

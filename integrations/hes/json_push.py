@@ -32,7 +32,7 @@ _MD_TIME_KEYS = {"md_kw_at": "md_kw", "md_kva_at": "md_kva"}
 def _load(body: bytes | str, list_key: str) -> dict[str, Any]:
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ParseError(f"not valid JSON: {exc}") from None
     if not isinstance(message, dict):
         raise ParseError("the message must be a JSON object")

@@ -51,7 +51,7 @@ def _to_network(intervals: IntervalBuilder, rejects: list[Reject], now: int) -> 
 def parse_energy_json(body: bytes | str, *, now: int | None = None) -> CanonicalBatch:
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ParseError(f"not valid JSON: {exc}") from None
     if not isinstance(message, dict) or not isinstance(message.get("energy"), list):
         raise ParseError("the message must be an object with an 'energy' list")

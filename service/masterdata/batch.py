@@ -89,6 +89,15 @@ def validate_rows(
         if not isinstance(raw, dict):
             result.reject(index, None, None, "Expected a JSON object.")
             continue
+        # PostgreSQL text cannot hold NUL: one such value would fail the whole request.
+        nul = [name for name, value in raw.items() if isinstance(value, str) and "\x00" in value]
+        if nul:
+            key = raw_key(raw)
+            for name in nul:
+                result.reject(
+                    index, key if key is None or "\x00" not in key else None, name, "Holds a NUL character."
+                )
+            continue
         try:
             data = schema.load(raw)
         except ValidationError as exc:

@@ -8,6 +8,8 @@ Naive timestamps are read as Indian Standard Time, the billing system's clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,8 +45,36 @@ def _decimal(places: int, digits: int, minimum: Decimal | None = None, **kwargs:
     return fields.Decimal(places=places, validate=rng, **kwargs)
 
 
+# Plausible dates: nothing in a discom's records is older than 1950, and nothing takes effect
+# more than a year ahead. Year 1 passed once, and every listing touching the row failed (its
+# UTC conversion underflows); year 2999 passed too.
+EARLIEST_DATE = date(1950, 1, 1)
+AHEAD = timedelta(days=366)
+LATEST_EXPIRY = date(2100, 1, 1)  # warranty ends and the like may lie decades ahead
+
+
+def _plausible_date(latest: Callable[[], date]) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        # The date as written (no conversion: year 1 at +05:30 lies before datetime.min in UTC).
+        day = value.date() if isinstance(value, datetime) else value
+        if not EARLIEST_DATE <= day <= latest():
+            raise ValidationError(
+                f"Not a plausible date: {day.isoformat()} (from {EARLIEST_DATE} to {latest()})."
+            )
+
+    return check
+
+
+def _within_a_year() -> date:
+    return datetime.now(IST).date() + AHEAD
+
+
 def _when(**kwargs: Any) -> fields.AwareDateTime:
-    return fields.AwareDateTime(default_timezone=IST, **kwargs)
+    return fields.AwareDateTime(default_timezone=IST, validate=_plausible_date(_within_a_year), **kwargs)
+
+
+def _day(latest: Callable[[], date] = _within_a_year, **kwargs: Any) -> fields.Date:
+    return fields.Date(validate=_plausible_date(latest), **kwargs)
 
 
 class _Row(Schema):
@@ -111,7 +141,7 @@ class ConsumerRow(_Row):
     address = fields.String(validate=validate.Length(max=2000))
     mobile = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9]{10,15}$"))
     language = fields.String(validate=validate.OneOf(LANGUAGES))
-    connection_date = fields.Date(allow_none=True)
+    connection_date = _day(allow_none=True)
     tariff_category = fields.String(required=True, validate=validate.OneOf(TARIFF_CATEGORIES))
     sanctioned_load = _decimal(3, 10, Decimal(0), required=True)
     sanctioned_load_unit = fields.String(validate=validate.OneOf(("kW", "kVA")))
@@ -147,8 +177,8 @@ class MeterRow(_Row):
     is_dlms = fields.Boolean()
     firmware = _text(40, allow_none=True)
     rating = _text(24, allow_none=True)
-    po_date = fields.Date(allow_none=True)
-    warranty_end = fields.Date(allow_none=True)
+    po_date = _day(allow_none=True)
+    warranty_end = _day(lambda: LATEST_EXPIRY, allow_none=True)
     communication = fields.String(validate=validate.OneOf(COMMUNICATION))
     hes_code = _text(32, allow_none=True)
     org_unit_code = _code(required=True)

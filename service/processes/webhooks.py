@@ -15,10 +15,11 @@ from integrations.billing.client import verify
 from service.audit.log import Actor
 from service.masterdata.models import Consumer, OrgUnit
 from service.processes.library import workflows
-from service.processes.models import WebhookReceipt
+from service.processes.models import ProcessInstance, WebhookReceipt
 from service.processes.runtime import ProcessConflict, StartRequest, start_instance
 
 WINDOW_SECONDS = 300
+BUSINESS_KEY_MAX = int(ProcessInstance.__table__.c.business_key.type.length)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,9 @@ def check_signature(
             f"The timestamp is more than {WINDOW_SECONDS} s from our clock.",
             timestamp=sent_at,
         )
-    if not verify(secret, timestamp, body, signature):
+    # Headers arrive as latin-1 text: a non-ASCII signature can never match (and would make the
+    # constant-time comparison raise), so it is refused like any wrong one.
+    if not signature.isascii() or not timestamp.isascii() or not verify(secret, timestamp, body, signature):
         raise WebhookRefused(401, "invalid_signature", "The signature does not match the body and timestamp.")
 
 
@@ -92,6 +95,8 @@ def receive(session: Session, system: str, idempotency_key: str, body: bytes) ->
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise WebhookRefused(400, "invalid_json", f"The body is not JSON: {exc}") from None
+    except RecursionError:
+        raise WebhookRefused(400, "too_deeply_nested", "The JSON body is nested too deeply.") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         raise WebhookRefused(422, "missing_type", 'The body must be a JSON object with a string "type".')
     mapping = workflows().webhooks.get(system, {}).get(payload["type"])
@@ -113,6 +118,23 @@ def receive(session: Session, system: str, idempotency_key: str, body: bytes) ->
 def _start(session: Session, system: str, payload: dict[str, Any], mapping: dict[str, Any]) -> WebhookAnswer:
     data = {name: _path(payload, path) for name, path in (mapping.get("data") or {}).items()}
     business_key = _path(payload, mapping.get("business_key"))
+    if business_key is not None and (
+        not isinstance(business_key, (str, int)) or isinstance(business_key, bool)
+    ):
+        raise WebhookRefused(
+            422,
+            "invalid_business_key",
+            f"{mapping.get('business_key')} must be a string (or an integer).",
+            field=mapping.get("business_key"),
+        )
+    if business_key is not None and len(str(business_key)) > BUSINESS_KEY_MAX:
+        raise WebhookRefused(
+            422,
+            "field_too_long",
+            f"{mapping.get('business_key')} is longer than {BUSINESS_KEY_MAX} characters.",
+            field=mapping.get("business_key"),
+            limit=BUSINESS_KEY_MAX,
+        )
     org_unit_id = resolve_org_unit(
         session, _path(payload, mapping.get("org_unit")), _path(payload, mapping.get("consumer"))
     )

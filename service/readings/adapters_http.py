@@ -26,7 +26,7 @@ from service.auth.guards import current_principal, require
 from service.readings import cim
 from service.readings.amr_drop import check_nameplates
 from service.readings.event_types import event_type_mapping
-from service.readings.ingest import IngestResult, ingest_batch
+from service.readings.ingest import BatchRefused, IngestResult, ingest_batch
 from service.unit_of_work import unit_of_work
 
 bp = Blueprint(
@@ -92,13 +92,19 @@ def _store(parse: Parser, data: bytes, *, nameplates: bool = False) -> Any:
 
 def _store_batch(batch: CanonicalBatch, *, nameplates: bool = False) -> Any:
     principal = current_principal()
-    with unit_of_work() as uow:
-        if nameplates:
-            batch.rejects.extend(check_nameplates(uow.session, batch.nameplates))
-        result = ingest_batch(
-            uow.session, batch, actor=Actor(principal.kind, principal.name), org_unit_id=principal.org_unit_id
-        )
-        uow.commit()
+    try:
+        with unit_of_work() as uow:
+            if nameplates:
+                batch.rejects.extend(check_nameplates(uow.session, batch.nameplates))
+            result = ingest_batch(
+                uow.session,
+                batch,
+                actor=Actor(principal.kind, principal.name),
+                org_unit_id=principal.org_unit_id,
+            )
+            uow.commit()
+    except BatchRefused as exc:
+        fail(422, exc.error, str(exc), field=exc.field, **exc.details)
     return _answer(result, batch)
 
 
@@ -172,6 +178,10 @@ def _cim(noun: str, read: Callable[..., Any], verb: str | None) -> Any:
         return _xml(
             cim.reply(noun, message.header, now=now, refusal=exc.reason, refusal_code="unsupported_verb")
         )
+    except BatchRefused as exc:
+        if wants_json:
+            fail(422, exc.error, str(exc), field=exc.field, **exc.details)
+        return _xml(cim.reply(noun, message.header, now=now, refusal=str(exc), refusal_code=exc.error))
     answer = cim.reply(noun, message.header, now=now, result=result)
     if wants_json:
         body, _ = _answer(result, message.batch)

@@ -22,13 +22,14 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from integrations.amr.cdf import parse_cdf
 from integrations.canonical import CanonicalBatch, Nameplate, ParseError, Reject
 from service.audit.log import Actor
 from service.masterdata.models import Meter
-from service.readings.ingest import IngestResult, ingest_batch
+from service.readings.ingest import BatchRefused, IngestResult, ingest_batch
 from service.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ MIN_AGE_SECONDS = 30
 STALE_CLAIM_SECONDS = 600
 SCAN_EVERY_SECONDS = 60
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# Faults of the database or the disk: the file is not to blame and is tried again.
+TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, OSError)
 
 
 def _ratio(text: str | None) -> tuple[float, float] | None:
@@ -107,7 +110,7 @@ def ingest_cdf(session: Session, data: bytes, file_name: str | None, actor: Acto
 @dataclass(frozen=True)
 class FileOutcome:
     name: str
-    status: str  # processed | failed
+    status: str  # processed | failed | retry (put back after a transient fault)
     detail: dict[str, Any]
 
 
@@ -159,19 +162,34 @@ def _process(claimed: Path, drop_dir: Path, processed: Path, failed: Path, actor
             result = ingest_cdf(uow.session, claimed.read_bytes(), name, actor)
             uow.commit()
     except ParseError as exc:
-        target = _free_name(failed, name)
-        os.replace(claimed, target)
-        target.with_name(target.name + ".reason.txt").write_text(f"{exc.code}: {exc.reason}\n")
-        log.warning("AMR file %s refused: %s", name, exc.reason)
-        return FileOutcome(name, "failed", {"error": exc.code, "message": exc.reason})
-    except Exception:
-        os.replace(claimed, _free_name(drop_dir, name))  # a database or disk fault: try again next scan
-        raise
+        return _set_aside(claimed, failed, exc.code, exc.reason)
+    except BatchRefused as exc:
+        return _set_aside(claimed, failed, exc.error, str(exc))
+    except TRANSIENT as exc:
+        # The database or the disk, not the file: it goes back and is tried on the next scan,
+        # and the files after it are still tried now.
+        with contextlib.suppress(OSError):
+            os.replace(claimed, _free_name(drop_dir, name))
+        log.warning("AMR file %s put back after a transient fault: %s", name, exc)
+        return FileOutcome(name, "retry", {"error": "transient", "message": str(exc)[:500]})
+    except Exception as exc:
+        # Anything else was caused by the file's content (a value the database refused): put
+        # back, it would fail on every scan, so it is set aside with the reason.
+        log.exception("AMR file %s failed", name)
+        return _set_aside(claimed, failed, "unprocessable", f"{type(exc).__name__}: {str(exc)[:500]}")
     target = _free_name(processed, name)
     os.replace(claimed, target)
     detail = result.as_dict()
     target.with_name(target.name + ".result.json").write_text(json.dumps(detail, indent=1, default=str))
     return FileOutcome(name, "processed", detail)
+
+
+def _set_aside(claimed: Path, failed: Path, code: str, reason: str) -> FileOutcome:
+    target = _free_name(failed, claimed.name)
+    os.replace(claimed, target)
+    target.with_name(target.name + ".reason.txt").write_text(f"{code}: {reason}\n")
+    log.warning("AMR file %s refused: %s", claimed.name, reason)
+    return FileOutcome(claimed.name, "failed", {"error": code, "message": reason})
 
 
 def scan_job() -> dict[str, int]:
@@ -182,6 +200,7 @@ def scan_job() -> dict[str, int]:
     return {
         "processed": sum(o.status == "processed" for o in outcomes),
         "failed": sum(o.status == "failed" for o in outcomes),
+        "retry": sum(o.status == "retry" for o in outcomes),
     }
 
 

@@ -17,12 +17,20 @@ import numpy.typing as npt
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from integrations.canonical import CanonicalBatch, Reject
+from integrations.canonical import (
+    INTERVAL_CHANNELS,
+    INTERVAL_LIMITS,
+    NETWORK_LIMITS,
+    REGISTER_CHANNELS,
+    REGISTER_LIMITS,
+    CanonicalBatch,
+    Reject,
+)
 from service.audit.log import Actor, record
 from service.auth.scoping import visible_org_unit_ids
 from service.masterdata.models import Dtr, Feeder, Meter
 from service.readings import hooks, partitions, quarantine, store
-from service.readings.models import IngestBatch
+from service.readings.models import IngestBatch, QuarantinedReadings
 from service.readings.queueing import enqueue_vee
 from service.unit_of_work import collect_after_commit
 
@@ -30,6 +38,43 @@ VEE_PENDING_KEY = "cmdms.readings_vee_pending"
 IST_OFFSET_S = 19_800  # grids of 60 min and more follow IST hours and days (UTC+05:30)
 FUTURE_TOLERANCE_S = 300  # meter clocks drift; VEE's time rule flags > 5 min
 EARLIEST = np.datetime64("2000-01-01T00:00:00", "s")
+SNAPSHOT_MAX_DEPTH = 8  # IS 15959 snapshots are flat; nesting beyond this is not a meter's
+
+
+def _length(column: Any) -> int:
+    return int(column.property.columns[0].type.length)
+
+
+# Identifier limits come from the columns they are stored in (a subject not in master data is
+# held in quarantine under its code, so that column bounds it too).
+SOURCE_MAX = _length(IngestBatch.source)
+MESSAGE_ID_MAX = _length(IngestBatch.message_id)
+SERIAL_MAX = min(_length(Meter.serial_number), _length(QuarantinedReadings.subject_code))
+NETWORK_CODE_MAX = min(_length(Feeder.code), _length(Dtr.code), _length(QuarantinedReadings.subject_code))
+
+
+class BatchRefused(ValueError):
+    """The batch as a whole cannot be stored (its identity is unusable); nothing is written."""
+
+    def __init__(self, error: str, field: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.error, self.field, self.details = error, field, details
+
+
+def _check_identity(batch: CanonicalBatch) -> None:
+    for name, value, limit in (
+        ("source", batch.source, SOURCE_MAX),
+        ("message_id", batch.message_id, MESSAGE_ID_MAX),
+    ):
+        if isinstance(value, str) and len(value) > limit:
+            raise BatchRefused(
+                "field_too_long",
+                name,
+                f"{name} is {len(value)} characters long; at most {limit}.",
+                limit=limit,
+            )
+        if isinstance(value, str) and "\x00" in value:
+            raise BatchRefused("invalid_field", name, f"{name} holds a NUL character.")
 
 
 @dataclass
@@ -78,6 +123,7 @@ def open_batch(
     status: str = "stored",
 ) -> int:
     """The `ingest_batches` row of one delivery (counts and rejects are filled in at its end)."""
+    _check_identity(batch)
     return int(
         session.execute(
             insert(IngestBatch)
@@ -177,6 +223,42 @@ def vocabulary_codes(values: npt.NDArray[Any], vocabulary: tuple[str, ...]) -> n
     return lookup[codes] if len(distinct) else np.empty(0, np.int16)
 
 
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
+def json_safe(snapshot: Any) -> tuple[Any, int]:
+    """A copy with NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity" (JSON has no
+    such numbers, and one would fail the COPY of every event beside it), NUL characters
+    replaced, and its depth."""
+
+    def leaf(value: Any) -> Any:
+        if isinstance(value, float) and not np.isfinite(value):
+            return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+        if isinstance(value, str) and "\x00" in value:
+            return value.replace("\x00", "\ufffd")  # jsonb refuses NUL in text
+        return value
+
+    root: list[Any] = [snapshot]
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    depth = 0
+    # Iterative: a hostile snapshot may be nested as deep as the JSON parser allows.
+    while stack:
+        node, level = stack.pop()
+        depth = max(depth, level)
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(items):
+            if isinstance(value, dict):
+                node[key] = {leaf(k): v for k, v in value.items()}
+                stack.append((node[key], level + 1))
+            elif isinstance(value, list):
+                node[key] = list(value)
+                stack.append((node[key], level + 1))
+            else:
+                node[key] = leaf(value)
+    return root[0], depth
+
+
 def _iso(ts: np.datetime64) -> str | None:
     return None if np.isnat(ts) else f"{ts.astype('datetime64[s]')}Z"
 
@@ -212,12 +294,41 @@ class _Checks:
             mask, field, lambda i: f"{label} {self.meters[i]!r} is outside the org unit of this API key"
         )
 
-    def subject(self, label: str = "meter") -> None:
+    def subject(self, label: str = "meter", max_length: int = SERIAL_MAX) -> None:
         # Checked once per distinct name (a meter's rows come in runs), not once per row.
         codes, distinct = factorize(self.meters)
         named = np.array([isinstance(m, str) and m.strip() != "" for m in distinct], dtype=bool)
-        present = named[codes] if len(distinct) else np.empty(0, dtype=bool)
-        self.refuse(~present, label, f"missing {label}")
+        lengths = np.array([len(m) if isinstance(m, str) else 0 for m in distinct], dtype=np.int64)
+        nul = np.array([isinstance(m, str) and "\x00" in m for m in distinct], dtype=bool)
+        if len(distinct):
+            named, lengths, nul = named[codes], lengths[codes], nul[codes]
+        self.refuse(~named, label, f"missing {label}")
+        self.refuse(
+            lengths > max_length,
+            label,
+            lambda i: f"{label} is {lengths[i]} characters long; at most {max_length}",
+        )
+        self.refuse(nul, label, f"{label} holds a NUL character")
+
+    def plausible(
+        self,
+        values: npt.NDArray[np.float64],
+        codes: npt.NDArray[Any],
+        vocabulary: tuple[str, ...],
+        limits: dict[str, tuple[float, float]],
+        units: dict[str, str],
+    ) -> None:
+        """Refuse values outside their channel's plausible range (NaN passes: checked apart)."""
+        low = np.array([-np.inf] + [limits[c][0] for c in vocabulary])[codes]
+        high = np.array([np.inf] + [limits[c][1] for c in vocabulary])[codes]
+
+        def reason(i: int, side: str, bound: float) -> str:
+            channel = vocabulary[codes[i] - 1]
+            return f"{channel} {values[i]:g} is {side} the plausible limit of {_number(bound)} {units[channel]}".rstrip()
+
+        with np.errstate(invalid="ignore"):
+            self.refuse(values > high, "value", lambda i: reason(i, "above", high[i]))
+            self.refuse(values < low, "value", lambda i: reason(i, "below", low[i]))
 
     def timestamp(self, stamps: npt.NDArray[np.datetime64], field: str, now: np.datetime64) -> None:
         nat = np.isnat(stamps)
@@ -401,6 +512,9 @@ class _Run:
         checks.refuse(channel_codes == 0, "channel", lambda i: f"unknown channel {channels[i]!r}")
         checks.timestamp(ends, "interval_end", self.now)
         checks.refuse(~np.isfinite(values), "value", "value is not a number")
+        checks.plausible(
+            values, channel_codes, store.CODES["interval_channel"], INTERVAL_LIMITS, INTERVAL_CHANNELS
+        )
         checks.grid(ends, minutes, "interval_end")
         subjects, outside = self._subjects(Meter, Meter.serial_number, meters)
         checks.outside_scope(outside, "meter")
@@ -499,6 +613,9 @@ class _Run:
             "value is missing; only a scalar read with a status other than normal may have none",
         )
         checks.refuse(~np.isfinite(values) & ~status_only, "value", "value is not a number")
+        checks.plausible(
+            values, channel_codes, store.CODES["register_channel"], REGISTER_LIMITS, REGISTER_CHANNELS
+        )
         subjects, outside = self._subjects(Meter, Meter.serial_number, meters)
         checks.outside_scope(outside, "meter")
         ok = np.flatnonzero(checks.ok)
@@ -573,6 +690,14 @@ class _Run:
         )
         not_dict = np.fromiter((not isinstance(s, dict) for s in snapshots), bool, len(snapshots))
         checks.refuse(not_dict, "snapshot", "snapshot must be an object of values")
+        depths = np.zeros(len(snapshots), np.int64)
+        for i in np.flatnonzero(~not_dict):
+            snapshots[i], depths[i] = json_safe(snapshots[i])
+        checks.refuse(
+            depths > SNAPSHOT_MAX_DEPTH,
+            "snapshot",
+            f"snapshot is nested deeper than {SNAPSHOT_MAX_DEPTH} levels",
+        )
         subjects, outside = self._subjects(Meter, Meter.serial_number, meters)
         checks.outside_scope(outside, "meter")
         ok = np.flatnonzero(checks.ok)
@@ -618,13 +743,16 @@ class _Run:
         channels = np.asarray(nw.channel, dtype=object)
         _same_length("network", kinds, names, ends, values, minutes, channels)
         checks = _Checks("network", names, ends)
-        checks.subject("code")
+        checks.subject("code", NETWORK_CODE_MAX)
         kind_codes = vocabulary_codes(kinds, store.CODES["network_kind"])
         checks.refuse(kind_codes == 0, "kind", lambda i: f"unknown network kind {kinds[i]!r} (feeder or dtr)")
         channel_codes = vocabulary_codes(channels, store.CODES["interval_channel"])
         checks.refuse(channel_codes == 0, "channel", lambda i: f"unknown channel {channels[i]!r}")
         checks.timestamp(ends, "interval_end", self.now)
         checks.refuse(~np.isfinite(values), "value", "value is not a number")
+        checks.plausible(
+            values, channel_codes, store.CODES["interval_channel"], NETWORK_LIMITS, INTERVAL_CHANNELS
+        )
         checks.grid(ends, minutes, "interval_end")
         subjects = np.full(len(values), -1, np.int64)
         # Feeders and DTRs have separate code spaces: resolve each kind on its own, and keep

@@ -54,8 +54,10 @@ _INTERVAL_GROUPS = (
     "WITH s AS (SELECT * FROM unnest(%(i)s::int[], %(m)s::int[], %(a)s::timestamptz[],"
     " %(b)s::timestamptz[]) AS s(i, meter_id, a, b)),"
     " x AS (SELECT s.i, date_part('epoch', p.interval_end)::bigint AS ts, p.interval_minutes, p.quality,"
-    " CASE WHEN p.kwh <> 'NaN' THEN p.kwh ELSE 0 END AS kwh,"
-    " CASE WHEN p.kvah <> 'NaN' THEN p.kvah ELSE 0 END AS kvah,"
+    # Only billable values are summed: a failed value may be absurd (1e308 kWh), and its
+    # product with per_hour would overflow float8 and fail the whole request.
+    " CASE WHEN p.kwh <> 'NaN' AND p.quality = ANY(%(ok)s) THEN p.kwh ELSE 0 END AS kwh,"
+    " CASE WHEN p.kvah <> 'NaN' AND p.quality = ANY(%(ok)s) THEN p.kvah ELSE 0 END AS kvah,"
     " 3600.0::float8 / (p.interval_minutes * 60)::float8 AS per_hour"
     # Per segment, its kVAh range is read once and hashed: not one index probe per interval.
     " FROM s CROSS JOIN LATERAL (SELECT k.interval_end, k.interval_minutes, k.quality, k.value AS kwh,"
@@ -106,6 +108,7 @@ def compute_for_period(
                 "hi": end,
                 "zones": math.zone_table(zones).tolist(),
                 "offset": IST_OFFSET_SECONDS,
+                "ok": list(BILLABLE),
             },
         )
         groups = cur.fetchall()
@@ -255,6 +258,9 @@ def publish_many(
         cur.execute(
             "WITH new AS (INSERT INTO billing_determinants (consumer_id, period, revision, sha256, payload)"
             " SELECT consumer_id, %(p)s, revision, sha256, payload FROM determinants_stage"
+            # A consumer new to this period has no row to lock: a concurrent publisher that
+            # inserted its revision first wins, this one leaves it (same revision, no 500).
+            " ON CONFLICT (consumer_id, period, revision) DO NOTHING"
             " RETURNING id, consumer_id, revision)"
             " INSERT INTO outbox (operation, payload, dedupe_key, queue, status, attempts, max_attempts)"
             " SELECT %(op)s, jsonb_build_object('determinants_id', id),"

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from rules import determinants as math
@@ -231,24 +232,29 @@ def publish(
 ) -> tuple[BillingDeterminants, bool]:
     """Store a revision if the content changed and queue its push; returns (row, new?)."""
     sha = digest(payload)
-    latest = session.scalar(
-        select(BillingDeterminants)
-        .where(BillingDeterminants.consumer_id == consumer_id, BillingDeterminants.period == period)
-        .order_by(BillingDeterminants.revision.desc())
-        .limit(1)
-        .with_for_update()
+    # Two publishes of one consumer and period (billing retrying while an analyst clicks) would
+    # both find no revision and insert revision 1; the lock makes the second see the first's.
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"determinants:{consumer_id}:{period}"}
     )
+    latest = _latest_revision(session, consumer_id, period)
     if latest is not None and latest.sha256 == sha:
         return latest, False
-    row = BillingDeterminants(
-        consumer_id=consumer_id,
-        period=period,
-        revision=(latest.revision + 1 if latest else 1),
-        sha256=sha,
-        payload=payload,
+    revision = latest.revision + 1 if latest else 1
+    # A bulk publish (which does not take this lock) may insert the same revision first: then
+    # its row stands and this caller answers with it.
+    new_id = session.scalar(
+        pg_insert(BillingDeterminants)
+        .values(consumer_id=consumer_id, period=period, revision=revision, sha256=sha, payload=payload)
+        .on_conflict_do_nothing(constraint="uq_billing_determinants_rev")
+        .returning(BillingDeterminants.id)
     )
-    session.add(row)
-    session.flush()
+    if new_id is None:
+        won = _latest_revision(session, consumer_id, period)
+        assert won is not None
+        return won, False
+    row = session.get(BillingDeterminants, new_id)
+    assert row is not None
     outbox.add(
         session,
         OPERATION,
@@ -257,6 +263,17 @@ def publish(
         queue="default",
     )
     return row, True
+
+
+def _latest_revision(session: Session, consumer_id: int, period: str) -> BillingDeterminants | None:
+    return session.scalar(
+        select(BillingDeterminants)
+        .where(BillingDeterminants.consumer_id == consumer_id, BillingDeterminants.period == period)
+        .order_by(BillingDeterminants.revision.desc())
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def idempotency_key(row: BillingDeterminants) -> str:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from integrations.canonical import INTERVAL_LIMITS
 from service.audit.log import Actor, record
 from service.vee.models import VeeEdit
 from service.vee.validation import day_window, validate
@@ -44,8 +45,12 @@ def edit_interval(
         raise EditError(422, "invalid_channel", f"channel must be one of {', '.join(EDITABLE_CHANNELS)}")
     if not reason.strip():
         raise EditError(422, "reason_required", "An edit needs a reason.")
-    if not (value >= 0 and value < 1e9):
-        raise EditError(422, "invalid_value", "value must be a number between 0 and 1e9 kWh.")
+    if "\x00" in reason:
+        raise EditError(422, "invalid_reason", "The reason holds a NUL character.")
+    # The same plausible range as ingest: an edit cannot store what no sender could.
+    low, high = INTERVAL_LIMITS[channel]
+    if not (low <= value <= high):
+        raise EditError(422, "invalid_value", f"value must be a number from {low:g} to {high:g} kWh.")
     row = session.execute(
         text(
             "SELECT value, quality FROM interval_readings WHERE meter_id = :m AND channel = :c"

@@ -9,8 +9,9 @@ from sqlalchemy import insert
 
 from tests.processes.conftest import billing, discom, drain, processes_app
 from tests.readings.conftest import meters, org
+from tests.readings.test_adapters_amr_drop import drop, ht_meter
 
-__all__ = ["billing", "discom", "drain", "grid", "meters", "org", "processes_app"]
+__all__ = ["billing", "discom", "drain", "drop", "grid", "ht_meter", "meters", "org", "processes_app"]
 
 
 @pytest.fixture
