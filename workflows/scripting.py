@@ -4,8 +4,9 @@ Scripts are checked before they run: no imports, no names or attributes that rea
 interpreter's internals (dunders, frames, `format` traversal), builtins from a safe list only.
 They are also bounded: a runaway script would stall a worker or a web request, and some
 operations (`10**10**10`, `1 << 10**9`) run inside one C call that no timeout can interrupt —
-so exponents and shifts need small literal right operands, `while` loops are refused, and
-`range` yields at most MAX_RANGE items.
+so exponents and shifts need small literal right operands, `while` loops and recursion are
+refused, `range` yields at most MAX_RANGE items, and what the checker cannot see is counted
+at run time (workflows.script_bounds).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from workflows.script_bounds import GUARDS, MAX_SEQUENCE, MAX_STEPS, compile_bounded, run_bounded
 
 SAFE_BUILTIN_NAMES = [
     "abs",
@@ -179,29 +182,144 @@ def check_script(source: str, mode: str = "exec") -> ast.AST:
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value:
             # Strings naming dunders only serve attribute tricks through helpers.
             raise ScriptNotAllowed(f"line {line}: strings containing '__' are not allowed in process scripts")
+    static_bounds(tree)
+    try:
+        compile_bounded(source, mode)
+    except SyntaxError as exc:
+        raise ScriptNotAllowed(str(exc.msg if exc.msg else exc)) from None
     return tree
 
 
 class RestrictedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
-    """TaskDataEnvironment whose globals hold only safe builtins, after an AST check."""
+    """TaskDataEnvironment whose globals hold only safe builtins, after an AST check; scripts run
+    as RestrictedPython code with guarded operations, within a budget (workflows.script_bounds)."""
 
     def __init__(self, extra_globals: dict[str, Any] | None = None) -> None:
-        env: dict[str, Any] = {"__builtins__": SAFE_BUILTINS, **SCRIPT_GLOBALS, **(extra_globals or {})}
+        env: dict[str, Any] = {
+            "__builtins__": SAFE_BUILTINS,
+            **GUARDS,
+            **SCRIPT_GLOBALS,
+            **(extra_globals or {}),
+        }
         super().__init__(env)
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
-        _vet(expression, "eval")
-        return super().evaluate(expression, context, external_context)
+        code = _vet(expression, "eval")
+        return run_bounded(
+            lambda: super(RestrictedEnvironment, self).evaluate(code, context, external_context)
+        )
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
-        _vet(script, "exec")
-        return bool(super().execute(script, context, external_context))
+        code = _vet(script, "exec")
+        return bool(
+            run_bounded(lambda: super(RestrictedEnvironment, self).execute(code, context, external_context))
+        )
 
 
 @functools.lru_cache(maxsize=4096)
-def _vet(source: str, mode: str) -> None:
-    """check_script once per distinct source: a refusal raises (and is not cached)."""
+def _vet(source: str, mode: str) -> Any:
+    """check_script once per distinct source, then its bounded code object (a refusal raises
+    and is not cached)."""
     check_script(source, mode)
+    return compile_bounded(source, mode)
+
+
+def static_bounds(tree: ast.AST) -> None:
+    """Refuse what can be seen to run away before it runs: nested powers, literal sizes over
+    the limits, nested literal loops of too many steps, recursive functions."""
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", "?")
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and _is_pow(node.left):
+            raise ScriptNotAllowed(f"line {line}: nested '**' is not allowed in process scripts")
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            size = _literal_size(node)
+            if size is not None and size > MAX_SEQUENCE:
+                raise ScriptNotAllowed(
+                    f"line {line}: this builds {size:,} items, over the limit of {MAX_SEQUENCE:,} in process scripts"
+                )
+        if isinstance(node, _LOOPS):
+            steps = _loop_steps(node)
+            if steps > MAX_STEPS:
+                raise ScriptNotAllowed(
+                    f"line {line}: nested loops of {steps:,} steps, over the limit of {MAX_STEPS:,} in process scripts"
+                )
+        if isinstance(node, ast.FunctionDef) and any(
+            isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == node.name
+            for call in ast.walk(node)
+        ):
+            raise ScriptNotAllowed(f"line {line}: recursive functions are not allowed in process scripts")
+
+
+def _is_pow(node: ast.AST) -> bool:
+    return isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)
+
+
+def _literal_int(node: ast.AST) -> int | None:
+    """The value of an integer expression made of literals (small powers only), else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.BinOp):
+        left, right = _literal_int(node.left), _literal_int(node.right)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, ast.Mult):
+            return left * right
+        if isinstance(node.op, ast.Add):
+            return left + right
+        if isinstance(node.op, ast.Pow) and 0 <= right <= MAX_EXPONENT and abs(left) < 2**16:
+            return int(left**right)
+    return None
+
+
+def _literal_size(node: ast.AST) -> int | None:
+    """Items a literal sequence expression builds (`"x" * 10 * 10`, `[0] * (10 ** 10)`)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
+        return len(node.value)
+    if isinstance(node, ast.List | ast.Tuple):
+        return len(node.elts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        for seq, count in ((node.left, node.right), (node.right, node.left)):
+            size, times = _literal_size(seq), _literal_int(count)
+            if size is not None and times is not None:
+                return size * max(times, 0)
+    return None
+
+
+def _range_steps(node: ast.AST) -> int:
+    """Items of `range(<literals>)`; 1 for anything else (bounded at run time)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
+        values = [_literal_int(a) for a in node.args]
+        if node.args and all(v is not None for v in values) and len(values) <= 3:
+            return len(range(*[v for v in values if v is not None]))
+    return 1
+
+
+def _loop_steps(node: ast.AST) -> int:
+    """Steps of a loop (or comprehension) over literal ranges, with the loops nested in it (the
+    worst path); a loop over anything else counts 1 here and is bounded at run time."""
+    if isinstance(node, ast.For):
+        own = _range_steps(node.iter)
+    else:  # a comprehension: its generators nest
+        own = 1
+        for generator in node.generators:  # type: ignore[attr-defined]
+            own *= _range_steps(generator.iter)
+    return own * max((_loop_steps(child) for child in _nested_loops(node)), default=1)
+
+
+_LOOPS = (ast.For, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _nested_loops(node: ast.AST) -> list[ast.AST]:
+    """The loops directly inside `node` (not inside another loop within it)."""
+    found: list[ast.AST] = []
+    stack = list(ast.iter_child_nodes(node))
+    while stack:
+        child = stack.pop()
+        if isinstance(child, _LOOPS):
+            found.append(child)
+        else:
+            stack.extend(ast.iter_child_nodes(child))
+    return found
 
 
 ServiceCallHandler = Callable[[str, str, dict[str, Any]], Any]
