@@ -14,10 +14,14 @@ class ApiError(HTTPException):
         self.code = status
         self.error = error
         self.details = details
+        # Retry-After on 429 and 503, so a client knows when to come back.
+        retry = details.get("retry_after_seconds")
+        self.extra_headers = {"Retry-After": str(retry)} if retry is not None else {}
 
     def get_response(self, environ: Any = None, scope: Any = None) -> Any:
         response = jsonify({"error": self.error, "message": self.description, **self.details})
         response.status_code = self.code or 500
+        response.headers.update(self.extra_headers)
         return response
 
 

@@ -12,9 +12,16 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
 
     @login_manager.user_loader
-    def _load(user_id: str) -> models.User | None:
+    def _load(session_id: str) -> models.User | None:
+        # "<user id>.<session version>": a cookie from before a logout or password change
+        # names an older version and no longer logs anyone in.
+        user_id, _, version = session_id.partition(".")
+        if not user_id.isdigit() or not version.isdigit():
+            return None
         user = db.session.get(models.User, int(user_id))
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active or user.session_version != int(version):
+            return None
+        return user
 
     app.register_blueprint(views.bp)
     cli.register(app)

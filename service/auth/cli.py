@@ -9,7 +9,7 @@ from sqlalchemy import select
 from service.audit.log import CLI_ACTOR
 from service.auth.api_keys import CACHE_EXTENSION, ApiKeyError, create_key, revoke_key
 from service.auth.models import ApiKey
-from service.auth.users import UserError, create_user
+from service.auth.users import UserError, create_user, set_password
 from service.extensions import db
 from service.orgs.models import OrgUnit
 
@@ -78,6 +78,18 @@ def register(app: Flask) -> None:
             raise click.ClickException(str(exc)) from None
         db.session.commit()
         click.echo(f"created {username} ({role}) at {org_unit}")
+
+    @users.command("set-password")
+    @click.argument("username")
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    def set_person_password(username: str, password: str) -> None:
+        """A new password; the user's sessions on every device end."""
+        try:
+            set_password(db.session(), username, password, CLI_ACTOR)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+        db.session.commit()
+        click.echo(f"password of {username} set; their sessions ended")
 
     app.cli.add_command(keys)
     app.cli.add_command(users)

@@ -45,6 +45,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")  # staff pages
+    # Part of the login session's id: logout and a password change bump it, so every session
+    # cookie issued before stops working (the cookie itself cannot be recalled).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         CheckConstraint(f"role IN {ROLES}", name="role"),
@@ -61,7 +64,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}.{self.session_version}"
 
 
 class ApiKey(db.Model):  # type: ignore[name-defined,misc]

@@ -92,5 +92,23 @@ def reset_password(session: Session, actor: Actor, user: User, password: str) ->
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = generate_password_hash(password)
+    end_sessions(user)  # a new password ends every session of the user
     record(session, actor, "reset_password", "user", user.username, None, {"by": actor.name})
+
+
+def end_sessions(user: User) -> None:
+    """Every session of the user stops working (logout, password change)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def set_password(session: Session, username: str, password: str, actor: Actor) -> User:
+    """A new password; every session of the user ends."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    if user is None:
+        raise UserError(f"no user {username!r}")
+    user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+    record(session, actor, "set_password", "user", user.username, None, {"sessions_ended": True})
     return user

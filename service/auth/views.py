@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -15,7 +14,10 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from service.audit.log import Actor, record
-from service.auth.users import check_login
+from service.auth import throttle
+from service.auth.models import User
+from service.auth.redirects import safe_next
+from service.auth.users import check_login, end_sessions
 from service.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -43,37 +45,58 @@ def role_required(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
-def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("web.home")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
-        user = check_login(db.session(), form.username.data, form.password.data)
+        session = db.session()
+        username = form.username.data[:128]
+        address = request.remote_addr or ""
+        held = throttle.check(session, username, address)
+        if held is not None:
+            record(
+                session,
+                Actor("user", username),
+                "login_throttled",
+                "user",
+                username.lower(),
+                None,
+                {"address": address, "limit": held.scope},
+            )
+            session.commit()
+            flash(held.message, "error")
+            page = render_template("login.html", form=form)
+            return Response(page, 429, {"Retry-After": str(held.retry_after_seconds)})  # type: ignore[return-value]
+        user = check_login(session, form.username.data, form.password.data)
         if user is None:
             record(
-                db.session(),
-                Actor("user", form.username.data[:128]),
+                session,
+                Actor("user", username),
                 "login_failed",
                 "user",
-                form.username.data[:128],
+                username.lower(),
+                None,
+                {"address": address},
             )
-            db.session.commit()
+            session.commit()
             flash("Wrong username or password.", "error")
             return render_template("login.html", form=form), 401  # type: ignore[return-value]
         login_user(user)
-        record(db.session(), Actor("user", user.username), "login", "user", user.username)
-        db.session.commit()
-        return redirect(_safe_next(request.args.get("next")))
+        record(
+            session, Actor("user", user.username), "login", "user", user.username, None, {"address": address}
+        )
+        session.commit()
+        return redirect(safe_next(request.args.get("next"), url_for("web.home")))
     return render_template("login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
+    user = db.session.get(User, current_user.id)
+    if user is not None:
+        end_sessions(user)  # the cookie in this browser, and any copy of it, stops working
+        record(db.session(), Actor("user", user.username), "logout", "user", user.username)
+        db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from service.api_errors import fail
+from service.audit.log import record
 from service.auth import guards
 from service.auth.models import ROLES
 from service.auth.scoping import can_see
@@ -135,7 +136,15 @@ def issue_otp(args: dict[str, Any]) -> ResponseReturnValue:
     """Send the logged-in staff member an OTP for one purpose and object."""
     principal = _person()
     session = db.session()
-    issued = otp.issue(session, user_id=principal.user_id, purpose=args["purpose"], object_key=args["object"])
+    try:
+        issued = otp.issue(
+            session, user_id=principal.user_id, purpose=args["purpose"], object_key=args["object"]
+        )
+    except otp.OtpLimitReached as exc:
+        session.rollback()
+        record(session, principal.actor, "otp_refused", "user", principal.name, None, {"reason": str(exc)})
+        session.commit()
+        fail(429, "otp_limit", str(exc), retry_after_seconds=exc.retry_after_seconds)
     session.commit()
     return jsonify(
         {

@@ -177,6 +177,10 @@ def finish(session: Session, notification_id: int, outcome: Outcome, engine: Not
         row.next_attempt_at = engine.policy.next_attempt_at(row.message_type, row.attempts, now)
     else:
         row.status, row.error, row.failed_at = "failed", error, now
+    if row.status != "queued":
+        # A sealed OTP is needed only to send; once sent (or given up) it is dropped, so the
+        # code does not outlive its purpose in the table.
+        row.sealed_params = None
     return row.status
 
 

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from service.audit.log import Actor, record
@@ -23,6 +23,19 @@ from service.notifications.sending import notify
 
 VALIDITY = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
+# Issue limits: each code gives three more guesses, so issuing is rationed too (and each one is
+# an SMS someone pays for): per user and object, and per user over all objects.
+ISSUE_WINDOW = timedelta(minutes=15)
+MAX_ISSUES_PER_OBJECT = 3
+MAX_ISSUES_PER_USER = 10
+
+
+class OtpLimitReached(ValueError):
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 REASONS = ("ok", "wrong", "expired", "attempts_exhausted", "wrong_purpose", "used", "not_found")
 
 
@@ -66,6 +79,7 @@ def issue(
     now = now or datetime.now(UTC)
     if not purpose or not object_key:
         raise ValueError("purpose and object_key are required")
+    _check_issue_limits(session, user_id, purpose, object_key, now)
     session.execute(
         update(StaffOtp)
         .where(
@@ -86,6 +100,7 @@ def issue(
         attempts=0,
         max_attempts=MAX_ATTEMPTS,
         expires_at=now + VALIDITY,
+        created_at=now,  # the issue limit counts by the same clock as the validity
     )
     session.add(otp)
     session.flush()
@@ -111,6 +126,35 @@ def issue(
         {"user_id": user_id, "purpose": purpose, "object": object_key, "expires_at": otp.expires_at},
     )
     return IssuedOtp(otp.id, otp.expires_at, sent.notification_id)
+
+
+def _check_issue_limits(session: Session, user_id: int, purpose: str, object_key: str, now: datetime) -> None:
+    # Serialises one user's issues, so two requests at once cannot both pass the count.
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"otp-issue:{user_id}"})
+    since = now - ISSUE_WINDOW
+    recent = session.execute(
+        select(StaffOtp.purpose, StaffOtp.object_key, StaffOtp.created_at).where(
+            StaffOtp.user_id == user_id, StaffOtp.created_at > since
+        )
+    ).all()
+    same = sorted(r.created_at for r in recent if (r.purpose, r.object_key) == (purpose, object_key))
+    minutes = int(ISSUE_WINDOW.total_seconds() // 60)
+    if len(same) >= MAX_ISSUES_PER_OBJECT:
+        raise OtpLimitReached(
+            f"{MAX_ISSUES_PER_OBJECT} codes for this {purpose.replace('_', ' ')} in {minutes} minutes;"
+            " use the last one or wait.",
+            _seconds_until(same[-MAX_ISSUES_PER_OBJECT] + ISSUE_WINDOW, now),
+        )
+    every = sorted(r.created_at for r in recent)
+    if len(every) >= MAX_ISSUES_PER_USER:
+        raise OtpLimitReached(
+            f"{MAX_ISSUES_PER_USER} codes in {minutes} minutes; wait before asking for another.",
+            _seconds_until(every[-MAX_ISSUES_PER_USER] + ISSUE_WINDOW, now),
+        )
+
+
+def _seconds_until(at: datetime, now: datetime) -> int:
+    return max(1, int((at - now).total_seconds()) + 1)
 
 
 def verify(

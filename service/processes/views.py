@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from service.auth.models import User
 from service.auth.principal import Principal, for_user
+from service.auth.redirects import safe_next
 from service.auth.scoping import can_see, visible_org_units
 from service.auth.views import role_required
 from service.extensions import db
@@ -256,7 +257,7 @@ def _act(item_id: int, action: str) -> Response:
             flash(message, "info")
         except (LookupError, ProcessConflict, queue.NotAllowed) as exc:
             flash(str(exc), "error")
-    return redirect(request.form.get("next") or url_for("processes.task", item_id=item_id))
+    return redirect(safe_next(request.form.get("next"), url_for("processes.task", item_id=item_id)))
 
 
 @bp.post("/work/<int:item_id>/claim")

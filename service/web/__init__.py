@@ -13,7 +13,7 @@ def init_app(app: Flask) -> None:
     from flask_babel import Babel, get_locale
     from flask_login import current_user
 
-    from service.web import api_docs, nav, numbers, times, views
+    from service.web import api_docs, headers, nav, numbers, times, views
 
     def staff_language() -> str:
         # The person's setting; before login, what the browser asks for.
@@ -28,6 +28,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(times.ist_filter, "ist")
     app.add_template_filter(times.iso_ist, "iso_ist")
     app.add_template_filter(numbers.indian, "num")
+
+    headers.init_app(app)
 
     @app.context_processor
     def _nav() -> dict[str, object]:
