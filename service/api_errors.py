@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+
+RETRY_AFTER_SECONDS = 30
 
 
 class ApiError(HTTPException):
@@ -62,4 +65,19 @@ def init_app(app: Flask) -> None:
             {"error": "too_deeply_nested", "message": "The request body is nested too deeply."}
         )
         response.status_code = 400
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    def _database_unavailable(exc: Exception) -> Any:
+        # The database is down or restarting: nothing was committed, the client may retry.
+        app.logger.warning("database unavailable: %s", exc)
+        body = {"error": "database_unavailable", "message": "The database is unavailable; retry shortly."}
+        if request.path.startswith("/api/"):
+            response = jsonify(body)
+        else:
+            response = app.response_class(body["message"], mimetype="text/plain")
+        response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
