@@ -72,6 +72,9 @@ INTERVAL_LIMITS: dict[str, tuple[float, float]] = {
     ),
     **dict.fromkeys(("voltage_r", "voltage_y", "voltage_b"), (0.0, 1000000.0)),
     **dict.fromkeys(("current_r", "current_y", "current_b"), (0.0, 100000.0)),
+    "kwh_net": (-1e6, 1e6),  # import minus export: either sign
+    "pf": (-1.0, 1.0),
+    "frequency": (0.0, 100.0),
 }
 # Feeder and DT energy per interval (SCADA / SHMS / MDAS): a 132 kV bay is still far below.
 NETWORK_LIMITS: dict[str, tuple[float, float]] = {c: (lo, hi * 10) for c, (lo, hi) in INTERVAL_LIMITS.items()}
@@ -83,7 +86,15 @@ REGISTER_LIMITS: dict[str, tuple[float, float]] = {
     "md_kva": (0.0, 1e7),
     "avg_pf": (-1.0, 1.0),
     "power_on_hours": (0.0, 1e6),
+    "kwh_net": (-1e12, 1e12),
+    **dict.fromkeys(("voltage_r", "voltage_y", "voltage_b"), (0.0, 1e6)),
+    **dict.fromkeys(("current_r", "current_y", "current_b"), (0.0, 1e5)),
+    "pf": (-1.0, 1.0),
+    "frequency": (0.0, 100.0),
+    "kw": (-1e7, 1e7),  # instantaneous demand: negative when exporting
+    "kva": (0.0, 1e7),
 }
+# Every channel has its limits (a test checks the tables cover the vocabularies).
 REGISTER_KINDS = ("daily", "billing", "scalar", "instant")
 # Monthly scalar reading status as billing and the reading app send it.
 READING_STATUSES = (

@@ -319,8 +319,9 @@ class _Checks:
         units: dict[str, str],
     ) -> None:
         """Refuse values outside their channel's plausible range (NaN passes: checked apart)."""
-        low = np.array([-np.inf] + [limits[c][0] for c in vocabulary])[codes]
-        high = np.array([np.inf] + [limits[c][1] for c in vocabulary])[codes]
+        # A channel without limits (added to a vocabulary later) is not bounded here.
+        low = np.array([-np.inf] + [limits.get(c, (-np.inf, np.inf))[0] for c in vocabulary])[codes]
+        high = np.array([np.inf] + [limits.get(c, (-np.inf, np.inf))[1] for c in vocabulary])[codes]
 
         def reason(i: int, side: str, bound: float) -> str:
             channel = vocabulary[codes[i] - 1]

@@ -167,3 +167,16 @@ def test_deeply_nested_json_is_a_400_on_every_json_endpoint(
         answer = _post(client, url, deep, headers)
         assert answer.status_code == 400, (url, answer.status_code)
         assert answer.get_json()["error"] in ("unparseable", "too_deeply_nested", "malformed_json"), url
+
+
+def test_every_channel_has_plausibility_limits() -> None:
+    from integrations.canonical import (
+        INTERVAL_CHANNELS,
+        INTERVAL_LIMITS,
+        NETWORK_LIMITS,
+        REGISTER_CHANNELS,
+        REGISTER_LIMITS,
+    )
+
+    assert set(INTERVAL_LIMITS) == set(INTERVAL_CHANNELS) == set(NETWORK_LIMITS)
+    assert set(REGISTER_LIMITS) == set(REGISTER_CHANNELS)
