@@ -94,6 +94,7 @@ def reset_password(session: Session, actor: Actor, user: User, password: str) ->
     user.password_hash = generate_password_hash(password)
     end_sessions(user)  # a new password ends every session of the user
     record(session, actor, "reset_password", "user", user.username, None, {"by": actor.name})
+    return user
 
 
 def end_sessions(user: User) -> None:

@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, flash, redirect, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from service.auth.principal import for_user
+from service.auth.redirects import safe_next
 from service.auth.scoping import scope_to_org
-from service.auth.views import _safe_next as safe_next
 from service.extensions import db
 from service.masterdata.models import Consumer, Feeder, Meter, OrgUnit
 from service.web import home as home_panels
@@ -98,4 +98,4 @@ def language() -> Any:
             record(uow.session, for_user(current_user).actor, "update", "user", current_user.username,
                    {"language": before}, {"language": chosen})  # fmt: skip
             uow.commit()
-    return redirect(safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next"), url_for("web.home")))
