@@ -116,7 +116,9 @@ def show(name: str) -> str:
     )
 
 
-@bp.get("/reports/<name>.<any(csv, xlsx):ext>")
+# Two rules, one view: a rule ending in the file's extension is a download, not a page.
+@bp.get("/reports/<name>.csv", defaults={"ext": "csv"})
+@bp.get("/reports/<name>.xlsx", defaults={"ext": "xlsx"})
 @role_required(*REPORT_ROLES)
 def download(name: str, ext: str) -> ResponseReturnValue:
     """Every row of the report for these parameters: CSV streamed, XLSX written write-only."""
