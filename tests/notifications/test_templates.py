@@ -13,6 +13,7 @@ MESSAGE_TYPES = {
     "planned_outage",
     "supply_restored",
     "disconnection_notice",
+    "disconnected_for_dues",
     "reconnection",
     "low_prepaid_balance",
     "recharge_confirmation",
