@@ -23,12 +23,15 @@ def init_app(app: Flask) -> None:
     from service.extensions import api, csrf
 
     config = app.extensions["cmdms.config"]
-    ports = app.extensions["cmdms.ports"]
     callback_url = config.public_base_url.rstrip("/") + "/api/v1/hes/callbacks"
 
     def client_for(system: HesSystem) -> Any:
         # The `hes` port, when given, is a factory HesSystem -> HesClient (tests, other vendors).
-        port = ports.get("hes")
+        # Operations are registered process-wide, so the port is read from the app running the
+        # job, not from the last app created in this process.
+        from flask import current_app
+
+        port = current_app.extensions["cmdms.ports"].get("hes")
         if port is not None:
             return port(system)
         return HttpHesClient(
