@@ -14,10 +14,11 @@ def init_app(app: Flask) -> None:
     from rules.disconnection_safety import load
     from service.commands.replies import FINISHED_LISTENERS
     from service.disconnections import api as disconnection_api
-    from service.disconnections import commanding, models  # noqa: F401  (registers the tables)
+    from service.disconnections import commanding, intake, models  # noqa: F401  (registers the tables)
     from service.disconnections.safety import window_for
     from service.extensions import api, csrf, db
     from service.processes.operations import OperationContext, register_operation
+    from service.processes.webhooks import register_handler
 
     rules = load()
     ports = app.extensions["cmdms.ports"]
@@ -34,6 +35,8 @@ def init_app(app: Flask) -> None:
         at = now()
         return commanding.send_part(session, int(params["part_id"]), window_for(rules, at), at)
 
+    for kind in ("disconnect", "reconnect"):
+        register_handler(f"disconnections.{kind}_list", intake.webhook_handler(kind))
     for name in ("disconnection.send", "reconnection.send"):
         register_operation(name, check, backoff_seconds=1.0, max_attempts=3, write=write)
     if commanding.on_commands_finished not in FINISHED_LISTENERS:

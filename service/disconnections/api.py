@@ -14,6 +14,7 @@ from service.disconnections import flow, intake, listing
 from service.disconnections.flow import StepRefused
 from service.extensions import db
 from service.masterdata.supply import consumers_by_ivrs
+from service.unit_of_work import unit_of_work
 
 systems_bp = Blueprint("disconnections_api", __name__, url_prefix="/api/v1", description="DO and RC lists")
 staff_bp = Blueprint("disconnection_steps", __name__, url_prefix="/api/v1/disconnections/parts",
@@ -26,22 +27,13 @@ def _now() -> datetime:
 
 
 def _list(kind: str) -> Any:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        fail(400, "invalid_json", "Send a JSON object (Content-Type: application/json).")
-    list_ref = body.get("list_ref")
-    if not isinstance(list_ref, str) or not 1 <= len(list_ref.strip()) <= 40:
-        fail(
-            422, "invalid_field", "list_ref: billing's id of the list, 1 to 40 characters.", field="list_ref"
-        )
-    rows = body.get("rows")
-    if not isinstance(rows, list) or not rows:
-        fail(422, "invalid_field", "'rows' must be a non-empty list.", field="rows")
-    if len(rows) > intake.MAX_ROWS:
-        fail(413, "too_many_rows", f"At most {intake.MAX_ROWS} rows per list.", field="rows")
     session = db.session()
-    result = intake.take_list(session, kind, list_ref.strip(), rows, current_principal().actor)
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            result = intake.take_body(session, kind, request.get_json(silent=True), current_principal().actor)
+        except intake.ListRefused as exc:
+            fail(exc.status, exc.error, str(exc), **exc.details)
+        uow.commit()
     return result.as_dict()
 
 

@@ -4,6 +4,7 @@ parts, one process instance per part (verification and OTP for DO, commands at o
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -35,6 +36,55 @@ class ListResult:
             "list_id": self.list_id, "accepted": self.accepted, "rejected": len(self.rejects),
             "rejects": self.rejects, "parts": self.parts, "duplicate": self.duplicate,
         }  # fmt: skip
+
+
+class ListRefused(Exception):
+    """The whole list is refused (nothing is stored): the status, error code and details to answer."""
+
+    def __init__(self, status: int, error: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status, self.error, self.details = status, error, details
+
+
+def take_body(session: Session, kind: str, body: Any, actor: Actor) -> ListResult:
+    """A list as billing sends it (the POST API and the signed webhook alike):
+    {"list_ref", "rows": [{"ivrs_number", "amount_due_inr"}]}. Refused whole when the body is
+    malformed or every row is rejected (the caller rolls back: a refused list stores nothing and
+    may be sent again corrected); otherwise the rejected rows come back with their reasons."""
+    if not isinstance(body, dict):
+        raise ListRefused(400, "invalid_json", "Send a JSON object with list_ref and rows.")
+    list_ref = body.get("list_ref")
+    if not isinstance(list_ref, str) or not 1 <= len(list_ref.strip()) <= 40:
+        raise ListRefused(
+            422, "invalid_field", "list_ref: billing's id of the list, 1 to 40 characters.", field="list_ref"
+        )
+    rows = body.get("rows")
+    if not isinstance(rows, list) or not rows:
+        raise ListRefused(422, "invalid_field", "'rows' must be a non-empty list.", field="rows")
+    if len(rows) > MAX_ROWS:
+        raise ListRefused(413, "too_many_rows", f"At most {MAX_ROWS} rows per list.", field="rows")
+    result = take_list(session, kind, list_ref.strip(), rows, actor)
+    if result.accepted == 0:
+        raise ListRefused(
+            422, "all_rows_rejected", "Every row of the list was rejected; nothing was stored.",
+            rejected=len(result.rejects), rejects=result.rejects,
+        )  # fmt: skip
+    return result
+
+
+def webhook_handler(kind: str) -> Callable[[Session, str, dict[str, Any]], Any]:
+    """The signed-webhook form of the list: {"type": ..., "data": <the POST API's body>}; the same
+    validation and per-row reasons, the answer kept by the webhook receipt for a replayed key."""
+    from service.processes.webhooks import WebhookAnswer, WebhookRefused
+
+    def handle(session: Session, system: str, payload: dict[str, Any]) -> WebhookAnswer:
+        try:
+            result = take_body(session, kind, payload.get("data"), Actor("system", system))
+        except ListRefused as exc:
+            raise WebhookRefused(exc.status, exc.error, str(exc), **exc.details) from None
+        return WebhookAnswer(200, result.as_dict())
+
+    return handle
 
 
 def _row_reason(kind: str, facts: ConsumerSupply | None) -> tuple[str, str] | None:

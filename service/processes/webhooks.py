@@ -1,10 +1,12 @@
-"""Signed webhooks from outside systems: verify, dedupe by idempotency key, start the mapped process."""
+"""Signed webhooks from outside systems: verify, dedupe by idempotency key, start the mapped process
+(or hand the event to an area's registered handler, e.g. billing's DO and RC lists)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,17 @@ class WebhookRefused(Exception):
     def __init__(self, status: int, error: str, message: str, **details: Any) -> None:
         super().__init__(message)
         self.status, self.error, self.details = status, error, details
+
+
+# An event mapped with `handler: <name>` instead of `process:` goes to the function an area
+# registered under that name: (session, system, payload) -> answer; it raises WebhookRefused to
+# refuse (nothing is stored then, no receipt either, so a corrected body may come again).
+Handler = Callable[[Session, str, dict[str, Any]], "WebhookAnswer"]
+HANDLERS: dict[str, Handler] = {}
+
+
+def register_handler(name: str, handler: Handler) -> None:
+    HANDLERS[name] = handler
 
 
 def check_signature(
@@ -105,7 +118,10 @@ def receive(session: Session, system: str, idempotency_key: str, body: bytes) ->
         raise WebhookRefused(
             422, "unknown_event_type", f"Unknown event type {payload['type']!r}.", known_types=known
         )
-    answer = _start(session, system, payload, mapping)
+    handler = HANDLERS.get(str(mapping.get("handler"))) if mapping.get("handler") else None
+    if mapping.get("handler") and handler is None:
+        raise LookupError(f"webhooks.yaml: no handler registered as {mapping['handler']!r}")
+    answer = handler(session, system, payload) if handler else _start(session, system, payload, mapping)
     session.add(
         WebhookReceipt(
             system=system, idempotency_key=idempotency_key, body_sha256=digest, event_type=payload["type"][:100],
