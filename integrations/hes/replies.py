@@ -27,6 +27,7 @@ class Outcome:
     reason: str | None = None
     meter: str | None = None
     relay: str | None = None  # "connected" | "disconnected" when known
+    at: str | None = None  # a relay event's time as the HES sent it (ISO 8601)
 
 
 def read_callback(body: bytes, content_type: str) -> list[Outcome]:
@@ -47,7 +48,15 @@ def _cim_outcomes(body: bytes) -> list[Outcome]:
             if code not in RELAY_STATES:
                 raise ParseError(f"EndDeviceEventType {event.event_type!r} is not a relay event")
             outcomes.append(
-                Outcome(event.command_id, "relay_event", True, None, event.meter, RELAY_STATES[code])
+                Outcome(
+                    event.command_id,
+                    "relay_event",
+                    True,
+                    None,
+                    event.meter,
+                    RELAY_STATES[code],
+                    event.created,
+                )
             )
         return outcomes
     return [
@@ -75,10 +84,10 @@ def _json_item(i: int, item: Any) -> Outcome:
         code, meter = event.get("code"), event.get("meter")
         if code not in RELAY_STATES or not isinstance(meter, str):
             raise ParseError(f"[{i}].event: needs meter and code 301 or 302")
-        command_id = event.get("command_id")
+        command_id, at = event.get("command_id"), event.get("at")
         return Outcome(
             command_id if isinstance(command_id, str) else None, "relay_event", True, None, meter,
-            RELAY_STATES[code],
+            RELAY_STATES[code], at if isinstance(at, str) else None,
         )  # fmt: skip
     command_id, status = item.get("command_id"), item.get("status")
     if not isinstance(command_id, str) or not command_id:

@@ -13,7 +13,7 @@ from integrations.hes.replies import read_callback
 from service.api_errors import fail
 from service.auth.guards import current_principal, require
 from service.auth.scoping import can_see
-from service.commands import replies, views_data
+from service.commands import relay_events, replies, views_data
 from service.extensions import db
 
 bp = Blueprint(
@@ -38,12 +38,19 @@ def post_callback() -> Any:
     if not outcomes:
         fail(422, "no_outcomes", "The callback names no command outcome or relay event.")
     session = db.session()
-    result = replies.record(session, outcomes, body, request.content_type, datetime.now(UTC))
-    if result.unknown and not result.applied and not result.duplicates:
+    now = datetime.now(UTC)
+    result = replies.record(session, outcomes, body, request.content_type, now)
+    # Relay events are meter events whether or not they answer one of our commands.
+    events = relay_events.store_relay_events(session, outcomes, current_principal().actor, now)
+    if result.unknown and not result.applied and not result.duplicates and events is None:
         session.rollback()
         fail(404, "unknown_command", "No command has these ids.", command_ids=result.unknown[:100])
     session.commit()
-    return {"applied": result.applied, "duplicates": result.duplicates, "unknown": result.unknown[:100]}
+    answer: dict[str, Any] = {"applied": result.applied, "duplicates": result.duplicates,
+                              "unknown": result.unknown[:100]}  # fmt: skip
+    if events is not None:
+        answer["events"] = {"batch_id": events.batch_id, **events.counts(), "rejects": events.rejects[:100]}
+    return answer
 
 
 @bp.route("/commands/<command_id>", methods=["GET"])

@@ -17,6 +17,7 @@ from service.disconnections.models import ListOrder, ListPart
 from service.masterdata.models import Consumer
 from service.notifications.models import Notification, NotificationOptOut
 from service.processes.models import Incident, ProcessInstance
+from service.readings.models import MeterEvent
 from tests.disconnections.conftest import World
 
 
@@ -93,6 +94,11 @@ def test_a_do_list_of_50_across_two_divisions_is_verified_confirmed_and_carried_
         session.execute(select(ListOrder.state, func.count()).group_by(ListOrder.state)).tuples().all()
     )
     assert states == {"done": 48, "dropped": 2, "rejected": 3}
+    # The simulator's relay events (IS 15959 301) are in the event store, one per meter cut.
+    relay = session.execute(
+        select(MeterEvent.code, func.count(MeterEvent.meter_id.distinct())).group_by(MeterEvent.code)
+    )
+    assert relay.tuples().all() == [(301, 48)]
     assert (
         session.scalar(
             select(func.count()).select_from(Consumer).where(Consumer.supply_status == "disconnected")

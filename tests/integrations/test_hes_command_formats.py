@@ -50,7 +50,9 @@ def test_replies_and_relay_events_read_back_in_both_forms() -> None:
     event = edc.relay_events_message(
         command_id="C-1", meter="SM1", is_code=302, created="2026-12-02T10:00:00Z"
     )
-    assert read_callback(event, "text/xml") == [Outcome("C-1", "relay_event", True, None, "SM1", "connected")]
+    assert read_callback(event, "text/xml") == [
+        Outcome("C-1", "relay_event", True, None, "SM1", "connected", "2026-12-02T10:00:00Z")
+    ]
     assert read_callback(
         b'[{"command_id": "A", "status": "success", "relay": "connected"}]', "application/json"
     ) == [Outcome("A", "reply", True, None, None, "connected")]
