@@ -16,6 +16,7 @@ AREAS = (
     "audit",
     "auth",
     "masterdata",
+    "assets",
     "outbox",
     "readings",
     "vee",
