@@ -4,21 +4,27 @@ simulator in both wire forms with real RQ workers and the real engine, results, 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from integrations.hes.command_simulator import HesCommandSimulator
 from service.commands.models import HesCommand
 from service.disconnections.models import ListOrder, ListPart
-from service.masterdata.models import Consumer
+from service.masterdata.models import Consumer, OrgUnit
 from service.notifications.models import Notification, NotificationOptOut
 from service.processes.models import Incident, ProcessInstance
 from service.readings.models import MeterEvent
 from tests.disconnections.conftest import World
+
+IST = ZoneInfo("Asia/Kolkata")
 
 
 def _otp(twilio: Any) -> str:
@@ -119,6 +125,42 @@ def test_a_do_list_of_50_across_two_divisions_is_verified_confirmed_and_carried_
         ("completed", world.division_ids["DIV1"]),
         ("completed", world.division_ids["DIV2"]),
     }
+    _summary_equals_the_stored_commands(session, staff("authority"))
+
+
+def _summary_equals_the_stored_commands(session: Any, authority: Any) -> None:
+    """The disconnection summary (page, CSV, XLSX) by division: its numbers are the HES commands."""
+    created = session.scalar(select(func.min(ListOrder.created_at)))
+    period = f"period={created.astimezone(IST):%Y-%m}&level=division"
+    stored = dict(
+        session.execute(
+            select(OrgUnit.code, func.count())
+            .select_from(HesCommand)
+            .join(OrgUnit, OrgUnit.id == HesCommand.org_unit_id)
+            .where(HesCommand.action == "disconnect", HesCommand.state == "succeeded")
+            .group_by(OrgUnit.code)
+        )
+        .tuples()
+        .all()
+    )
+    assert stored == {"DIV1": 23, "DIV2": 25}
+    answer = authority.get(f"/reports/disconnection_summary.csv?{period}")
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+    table = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    rows = {row[0]: dict(zip(table[0], row, strict=True)) for row in table[1:]}
+    assert {code: int(row["Disconnected"]) for code, row in rows.items()} == stored
+    assert [(rows[d]["Ordered"], rows[d]["Dropped"], rows[d]["Approved"], rows[d]["Failed"], rows[d]["Pending"])
+            for d in ("DIV1", "DIV2")] == [("25", "2", "23", "0", "0"), ("25", "0", "25", "0", "0")]  # fmt: skip
+    sheet = load_workbook(io.BytesIO(authority.get(f"/reports/disconnection_summary.xlsx?{period}").data),
+                          read_only=True).active  # fmt: skip
+    cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert [str(v) for v in cells[1]] == table[0]
+    heading = table[0].index("Disconnected")
+    assert {str(r[0]): int(r[heading]) for r in cells[2:]} == stored
+    page = authority.get(f"/reports/disconnection_summary?{period}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Disconnection and reconnection summary" in html and "DIV1" in html and "DIV2" in html
 
 
 def test_three_wrong_otps_lock_it_and_a_new_otp_is_needed(
