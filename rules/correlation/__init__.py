@@ -1,0 +1,438 @@
+"""Event correlation: meter events -> conclusions (feeder/DT outages, service issues, sequences).
+
+A correlation file (`rules/correlation/*.yaml`, schema `schema.json`) names event kinds (sets of
+IS 15959 codes) and rules. `load_text` validates it like the VEE files (`file:line: reason`).
+
+Two ways to run the same rules, both ending in `conclude`, the one definition of what the rules
+mean:
+
+* `StreamCorrelator` feeds events one by one through durable_rules rule sets built from the file
+  (one ruleset per rule, so the "an event is consumed by the first matching rule" behaviour never
+  hides an event from another rule); the actions keep each group's events, and `advance(now)`
+  re-evaluates only the groups that changed and returns what opened and closed since last time.
+* `batch(...)` runs `conclude` over events read back from the store. It is the truth: durable_rules
+  may drop an event (LIBRARY-NOTES), so the service reconciles the stream against it.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from rules.loader import RuleFileError, _line_of, _where
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
+CORRELATION_DIR = Path(__file__).resolve().parent
+
+# parameter name -> (python type, minimum); every parameter of a type is required.
+RULE_PARAMS: dict[str, dict[str, tuple[type, float | None]]] = {
+    "group_burst": {
+        "group": (str, None),
+        "fail": (str, None),
+        "restore": (str, None),
+        "window_s": (int, 1),
+        "min_share_pct": (int, 1),
+        "min_meters": (int, 1),
+    },
+    "isolated": {"fail": (str, None), "restore": (str, None), "grace_s": (int, 0)},
+    "sequence": {"first": (str, None), "then": (str, None), "within_s": (int, 1)},
+}
+GROUPS = ("dt", "feeder")
+
+
+@dataclass(frozen=True)
+class CorrelationRule:
+    id: str
+    name: str
+    type: str
+    parameters: dict[str, Any]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class CorrelationSet:
+    name: str
+    file: str
+    kinds: dict[int, str]  # IS 15959 code -> kind
+    rules: tuple[CorrelationRule, ...]
+
+    def kind_of(self, code: int) -> str | None:
+        return self.kinds.get(code)
+
+
+@dataclass
+class CorrelationLoad:
+    correlation_set: CorrelationSet | None
+    errors: list[RuleFileError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.correlation_set is not None
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+
+
+def load_text(text: str, file: str) -> CorrelationLoad:
+    """Parse and validate one correlation file; every problem as `file:line: reason`."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        return CorrelationLoad(None, [RuleFileError(file, line, f"YAML syntax: {exc.problem or exc}")])
+    except yaml.YAMLError as exc:
+        return CorrelationLoad(None, [RuleFileError(file, 1, f"YAML syntax: {exc}")])
+    if root is None:
+        return CorrelationLoad(None, [RuleFileError(file, 1, "the file is empty")])
+    errors = [
+        RuleFileError(file, _line_of(root, e.absolute_path), f"{_where(list(e.absolute_path))}: {e.message}")
+        for e in sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    ]
+    if errors:
+        return CorrelationLoad(None, sorted(errors, key=lambda e: e.line))
+    kinds: dict[int, str] = {}
+    for kind, codes in data["event_kinds"].items():
+        for code in codes:
+            if code in kinds:
+                errors.append(
+                    RuleFileError(
+                        file,
+                        _line_of(root, ["event_kinds", kind]),
+                        f"event_kinds.{kind}: code {code} is already kind {kinds[code]!r}",
+                    )
+                )
+            kinds[code] = kind
+    rules_out: list[CorrelationRule] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data["rules"]):
+        path: list[Any] = ["rules", i]
+        here = _where(path)
+        if raw["id"] in seen:
+            errors.append(
+                RuleFileError(
+                    file, _line_of(root, [*path, "id"]), f"{here}.id: duplicate rule id {raw['id']!r}"
+                )
+            )
+        seen.add(raw["id"])
+        spec = RULE_PARAMS[raw["type"]]
+        given = raw["parameters"]
+        for name in sorted(set(given) - set(spec)):
+            errors.append(
+                RuleFileError(
+                    file,
+                    _line_of(root, [*path, "parameters", name]),
+                    f"{here}.parameters.{name}: unknown parameter (allowed: {', '.join(spec)})",
+                )
+            )
+        for name, (kind_type, minimum) in spec.items():
+            at = _line_of(root, [*path, "parameters", name])
+            if name not in given:
+                errors.append(RuleFileError(file, at, f"{here}.parameters: missing parameter {name!r}"))
+                continue
+            value = given[name]
+            if kind_type is int and (isinstance(value, bool) or not isinstance(value, int)):
+                errors.append(
+                    RuleFileError(file, at, f"{here}.parameters.{name}: must be an integer, got {value!r}")
+                )
+            elif kind_type is int and minimum is not None and value < minimum:
+                errors.append(
+                    RuleFileError(file, at, f"{here}.parameters.{name}: must be at least {minimum:g}")
+                )
+            elif kind_type is str and not isinstance(value, str):
+                errors.append(
+                    RuleFileError(file, at, f"{here}.parameters.{name}: must be a string, got {value!r}")
+                )
+            elif name == "group" and value not in GROUPS:
+                errors.append(
+                    RuleFileError(file, at, f"{here}.parameters.group: must be one of {', '.join(GROUPS)}")
+                )
+            elif name in ("fail", "restore", "first", "then") and value not in data["event_kinds"]:
+                errors.append(
+                    RuleFileError(file, at, f"{here}.parameters.{name}: unknown event kind {value!r}")
+                )
+        if raw["type"] == "group_burst" and given.get("min_share_pct", 1) > 100:
+            errors.append(
+                RuleFileError(
+                    file,
+                    _line_of(root, [*path, "parameters", "min_share_pct"]),
+                    f"{here}.parameters.min_share_pct: must be at most 100",
+                )
+            )
+        if not errors:
+            rules_out.append(
+                CorrelationRule(raw["id"], raw["name"], raw["type"], dict(given), _line_of(root, path))
+            )
+    if errors:
+        return CorrelationLoad(None, sorted(errors, key=lambda e: e.line))
+    return CorrelationLoad(CorrelationSet(data["correlation_set"], file, kinds, tuple(rules_out)))
+
+
+def load_file(path: Path) -> CorrelationLoad:
+    return load_text(path.read_text(), path.name)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stored meter event: `at` is UTC epoch seconds; `dt`/`feeder` as of that time."""
+
+    meter: int
+    code: int
+    at: int
+    dt: str | None = None
+    feeder: str | None = None
+
+
+@dataclass(frozen=True)
+class Network:
+    """How many meters each DT and feeder serves (the denominator of a share)."""
+
+    dt_meters: dict[str, int]
+    feeder_meters: dict[str, int]
+
+    def size(self, group: str, key: str) -> int:
+        return (self.dt_meters if group == "dt" else self.feeder_meters).get(key, 0)
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """What a rule concluded. Identity: (rule, scope, key, started_at)."""
+
+    rule: str
+    scope: str  # feeder | dt | meter
+    key: str  # feeder code, DT code or meter id
+    started_at: int
+    ended_at: int | None  # None while it lasts
+    meters: tuple[int, ...]
+
+    @property
+    def identity(self) -> tuple[str, str, str, int]:
+        return (self.rule, self.scope, self.key, self.started_at)
+
+
+def _off_spells(
+    events: Iterable[Event], fail: set[int], restore: set[int]
+) -> dict[int, list[list[int | None]]]:
+    """Per meter, [off_at, on_at|None] spells in time order; duplicates and stray restores ignored."""
+    spells: dict[int, list[list[int | None]]] = defaultdict(list)
+    for ev in sorted(events, key=lambda e: (e.meter, e.at, e.code in restore)):
+        mine = spells[ev.meter]
+        is_off = bool(mine) and mine[-1][1] is None
+        if ev.code in fail and not is_off:
+            mine.append([ev.at, None])
+        elif ev.code in restore and is_off:
+            mine[-1][1] = ev.at
+    return spells
+
+
+def _codes(cs: CorrelationSet, kind: str) -> set[int]:
+    return {code for code, k in cs.kinds.items() if k == kind}
+
+
+def conclude(cs: CorrelationSet, events: Sequence[Event], network: Network) -> list[Conclusion]:
+    """Everything the rules conclude from these events (any order; duplicates are harmless)."""
+    out: list[Conclusion] = []
+    covered: dict[int, list[tuple[int, int | None]]] = defaultdict(list)  # meter -> spans in outages
+    where = {}
+    for ev in events:
+        where[ev.meter] = ev
+    for rule in cs.rules:
+        p = rule.parameters
+        if rule.type == "group_burst":
+            spells = _off_spells(events, _codes(cs, p["fail"]), _codes(cs, p["restore"]))
+            out += _bursts(rule, spells, where, network, covered)
+        elif rule.type == "isolated":
+            spells = _off_spells(events, _codes(cs, p["fail"]), _codes(cs, p["restore"]))
+            out += _isolated(rule, spells, covered)
+        elif rule.type == "sequence":
+            out += _sequences(rule, cs, events)
+    return sorted(out, key=lambda c: (c.started_at, c.rule, c.key))
+
+
+def _bursts(
+    rule: CorrelationRule,
+    spells: dict[int, list[list[int | None]]],
+    where: dict[int, Event],
+    network: Network,
+    covered: dict[int, list[tuple[int, int | None]]],
+) -> list[Conclusion]:
+    p = rule.parameters
+    group, window = p["group"], p["window_s"]
+    by_group: dict[str, list[tuple[int, int, int | None]]] = defaultdict(list)  # key -> (off, meter, on)
+    for meter, mine in spells.items():
+        key = getattr(where[meter], group)
+        if key is None:
+            continue
+        for off, on in mine:
+            assert off is not None
+            if not _is_covered(covered, meter, off):
+                by_group[key].append((off, meter, on))
+    out = []
+    for key, offs in sorted(by_group.items()):
+        size = network.size(group, key)
+        need = max(p["min_meters"], math.ceil(size * p["min_share_pct"] / 100))
+        offs.sort()
+        i = 0
+        while i < len(offs):
+            start = offs[i][0]
+            j = i
+            while j < len(offs) and offs[j][0] <= start + window:
+                j += 1
+            members = offs[i:j]
+            meters = {m for _, m, _ in members}
+            if len(meters) < need:
+                i += 1
+                continue
+            # Supply is back when fewer than `need` members are still off.
+            ends = sorted(on for _, _, on in members if on is not None)
+            still_off = len(members) - len(ends)
+            ended = None if still_off >= need else ends[len(members) - need]
+            out.append(Conclusion(rule.id, group, key, start, ended, tuple(sorted(meters))))
+            for _off, meter, _on in members:
+                covered[meter].append((start, ended))
+            i = j
+    return out
+
+
+def _is_covered(covered: dict[int, list[tuple[int, int | None]]], meter: int, at: int) -> bool:
+    return any(s <= at and (e is None or at <= e) for s, e in covered.get(meter, ()))
+
+
+def _isolated(
+    rule: CorrelationRule,
+    spells: dict[int, list[list[int | None]]],
+    covered: dict[int, list[tuple[int, int | None]]],
+) -> list[Conclusion]:
+    grace = rule.parameters["grace_s"]
+    out = []
+    for meter, mine in sorted(spells.items()):
+        for off, on in mine:
+            assert off is not None
+            if _is_covered(covered, meter, off) or (on is not None and on - off <= grace):
+                continue
+            out.append(Conclusion(rule.id, "meter", str(meter), off, on, (meter,)))
+    return out
+
+
+def _sequences(rule: CorrelationRule, cs: CorrelationSet, events: Sequence[Event]) -> list[Conclusion]:
+    """`first` then `then` on one meter within `within_s`; each `then` pairs the latest `first`."""
+    p = rule.parameters
+    first, then = _codes(cs, p["first"]), _codes(cs, p["then"])
+    out = []
+    unique = sorted({(e.meter, e.at, e.code) for e in events})
+    for meter, evs in itertools.groupby(unique, key=lambda t: t[0]):
+        pending: list[int] = []
+        for _, at, code in evs:
+            if code in first:
+                pending.append(at)
+            elif code in then:
+                live = [t for t in pending if at - t <= p["within_s"]]
+                if live:
+                    out.append(Conclusion(rule.id, "meter", str(meter), live[-1], at, (meter,)))
+                    pending = [t for t in pending if t != live[-1]]
+    return out
+
+
+def batch(cs: CorrelationSet, events: Sequence[Event], network: Network) -> list[Conclusion]:
+    """The batch pass over stored events: the truth the stream is compared against."""
+    return conclude(cs, events, network)
+
+
+class StreamCorrelator:
+    """Events through durable_rules, conclusions per changed group on `advance`.
+
+    durable_rules matches each posted event against the rule sets built from the file; its
+    actions record the event under the groups it belongs to. Exceptions raised in an action are
+    stored by durable_rules, not raised: the action records them in `errors`, which the caller
+    must check (a non-empty list means the stream is not to be trusted: run the batch pass).
+    """
+
+    def __init__(self, cs: CorrelationSet, network: Network) -> None:
+        from durable import engine  # imported here: a C extension, only needed by the stream
+
+        self.cs = cs
+        self.network = network
+        self.errors: list[str] = []
+        self._by_feeder: dict[str, list[Event]] = defaultdict(list)
+        self._dirty: set[str] = set()
+        self._meter_feeder: dict[int, str] = {}
+        self._last: dict[tuple[str, str, str, int], Conclusion] = {}
+        self._names = [f"{cs.name}-{rule.id}-{id(self)}".lower() for rule in cs.rules]
+        self._host = engine.Host()
+        definitions = {}
+        for name, rule in zip(self._names, cs.rules, strict=True):
+            kinds = [rule.parameters[k] for k in ("fail", "restore", "first", "then") if k in rule.parameters]
+            definitions[name] = {
+                f"{rule.id}-{kind}": {"all": [{"m": {"kind": kind}}], "run": self._record} for kind in kinds
+            }
+        # set_rulesets mutates its argument (it deletes each rule's "run"): hand it a copy.
+        self._host.set_rulesets(copy.copy(definitions))
+        self.posted = 0
+
+    def _record(self, c: Any) -> None:
+        try:
+            m = c.m
+            ev = Event(int(m.meter), int(m.code), int(m.at), m.dt, m.feeder)
+            self._by_feeder[ev.feeder or ""].append(ev)
+            self._meter_feeder[ev.meter] = ev.feeder or ""
+            self._dirty.add(ev.feeder or "")
+        except Exception as exc:  # noqa: BLE001 - durable_rules would swallow it
+            self.errors.append(repr(exc))
+
+    def post(self, ev: Event) -> None:
+        kind = self.cs.kind_of(ev.code)
+        if kind is None:
+            return
+        message = {
+            "kind": kind,
+            "meter": ev.meter,
+            "code": ev.code,
+            "at": ev.at,
+            "dt": ev.dt,
+            "feeder": ev.feeder,
+        }
+        self.posted += 1
+        recorded = False
+        for name, rule in zip(self._names, self.cs.rules, strict=True):
+            if kind not in rule.parameters.values() or recorded:
+                continue
+            # One rule set records the event once; the others are not asked again.
+            self._host.post(name, dict(message))
+            recorded = True
+
+    def advance(self) -> tuple[list[Conclusion], list[Conclusion]]:
+        """(opened or changed, closed) since the last call, for the groups that got events."""
+        changed: list[Conclusion] = []
+        closed: list[Conclusion] = []
+        dirty, self._dirty = self._dirty, set()
+        for feeder in sorted(dirty):
+            events = self._by_feeder[feeder]
+            now = {c.identity: c for c in conclude(self.cs, events, self.network)}
+            before = {k: v for k, v in self._last.items() if self._feeder_of(v) == feeder}
+            for key, conc in now.items():
+                if before.get(key) != conc:
+                    (closed if conc.ended_at is not None else changed).append(conc)
+            for key in before.keys() - now.keys():
+                del self._last[key]
+            self._last.update(now)
+        return changed, closed
+
+    def _feeder_of(self, conc: Conclusion) -> str:
+        return self._meter_feeder.get(conc.meters[0], "")
+
+    def conclusions(self) -> list[Conclusion]:
+        return sorted(self._last.values(), key=lambda c: (c.started_at, c.rule, c.key))
