@@ -115,27 +115,38 @@ def _where(path: Sequence[Any]) -> str:
     return out or "(file)"
 
 
-def load_text(text: str, file: str) -> LoadResult:
-    """Parse and validate one rule file's text; `file` names it in messages."""
+def parse_checked(
+    text: str, file: str, validator: jsonschema.protocols.Validator
+) -> tuple[Any, Any, list[RuleFileError]]:
+    """A rule file's YAML node tree and data, with every syntax or schema problem as `file:line`.
+
+    Shared by the VEE rule files and the correlation rule files; errors come sorted by line.
+    """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        return LoadResult(None, [RuleFileError(file, line, f"YAML syntax: {exc.problem or exc}")])
+        return None, None, [RuleFileError(file, line, f"YAML syntax: {exc.problem or exc}")]
     except yaml.YAMLError as exc:
-        return LoadResult(None, [RuleFileError(file, 1, f"YAML syntax: {exc}")])
+        return None, None, [RuleFileError(file, 1, f"YAML syntax: {exc}")]
     if root is None:
-        return LoadResult(None, [RuleFileError(file, 1, "the file is empty")])
+        return None, None, [RuleFileError(file, 1, "the file is empty")]
     errors = [
         RuleFileError(
             file, _line_of(root, err.absolute_path), f"{_where(list(err.absolute_path))}: {err.message}"
         )
-        for err in sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+        for err in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     ]
+    return root, data, sorted(errors, key=lambda e: e.line)
+
+
+def load_text(text: str, file: str) -> LoadResult:
+    """Parse and validate one rule file's text; `file` names it in messages."""
+    root, data, errors = parse_checked(text, file, _validator())
     if errors:
-        return LoadResult(None, sorted(errors, key=lambda e: e.line))
+        return LoadResult(None, errors)
     rules_out: list[Rule] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(data["rules"]):

@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
-from rules.loader import RuleFileError, _line_of, _where
+from rules.loader import RuleFileError, _line_of, _where, parse_checked
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
 CORRELATION_DIR = Path(__file__).resolve().parent
@@ -88,23 +87,9 @@ def _validator() -> jsonschema.protocols.Validator:
 
 def load_text(text: str, file: str) -> CorrelationLoad:
     """Parse and validate one correlation file; every problem as `file:line: reason`."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        return CorrelationLoad(None, [RuleFileError(file, line, f"YAML syntax: {exc.problem or exc}")])
-    except yaml.YAMLError as exc:
-        return CorrelationLoad(None, [RuleFileError(file, 1, f"YAML syntax: {exc}")])
-    if root is None:
-        return CorrelationLoad(None, [RuleFileError(file, 1, "the file is empty")])
-    errors = [
-        RuleFileError(file, _line_of(root, e.absolute_path), f"{_where(list(e.absolute_path))}: {e.message}")
-        for e in sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    ]
+    root, data, errors = parse_checked(text, file, _validator())
     if errors:
-        return CorrelationLoad(None, sorted(errors, key=lambda e: e.line))
+        return CorrelationLoad(None, errors)
     kinds: dict[int, str] = {}
     for kind, codes in data["event_kinds"].items():
         for code in codes:
@@ -178,7 +163,7 @@ def load_text(text: str, file: str) -> CorrelationLoad:
                 CorrelationRule(raw["id"], raw["name"], raw["type"], dict(given), _line_of(root, path))
             )
     if errors:
-        return CorrelationLoad(None, sorted(errors, key=lambda e: e.line))
+        return CorrelationLoad(None, errors)
     return CorrelationLoad(CorrelationSet(data["correlation_set"], file, kinds, tuple(rules_out)))
 
 
