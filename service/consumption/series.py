@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from service.aggregates import local_span
 from service.consumption.periods import DayRange, buckets
-from service.consumption.tariffs import Tariff, tariff_for
+from service.consumption.tariffs import Tariff, month_fraction, tariff_for
 
 IST = "Asia/Kolkata"
 ZONES = 4
@@ -135,13 +135,13 @@ def consumption(
     """The consumer's consumption in `period` (see `periods.PERIODS`) as of local day `today`.
 
     `tariff_category` saves a look-up when the caller has the consumer; `tariff` replaces the
-    tariff of that category (None: `tariffs.tariff_for`)."""
+    tariff of that category (None: `tariffs.tariff_for`, the version in force on `today`)."""
     resolution, ranges = buckets(period, today)
     if tariff_category is None:
         tariff_category = session.execute(
             text("SELECT tariff_category FROM consumers WHERE id = :id"), {"id": consumer_id}
         ).scalar_one()
-    tariff = tariff or tariff_for(tariff_category)
+    tariff = tariff or tariff_for(tariff_category, on=today)
     span_start, span_end = local_span(ranges[0].first_day, ranges[-1].last_day)
     params = {
         "consumer_id": consumer_id,
@@ -170,5 +170,5 @@ def _bucket(r: DayRange, i_row: Any, s_row: Any, tariff: Tariff | None) -> Bucke
     cost = None
     if tariff is not None and kwh is not None:
         # Scalar kWh has no TOD split: it is charged at the plain energy rate.
-        cost = tariff.energy_cost_inr(kwh, by_zone)
+        cost = tariff.energy_cost_inr(kwh, by_zone, month_fraction(r.first_day, r.last_day))
     return Bucket(r.first_day, r.last_day, kwh, export if days else None, by_zone, cost, days, reads)

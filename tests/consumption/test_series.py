@@ -84,8 +84,12 @@ def test_a_scalar_consumer_gets_its_monthly_reads_across_a_meter_replacement(
 
 
 def test_cost_is_none_without_a_tariff_and_follows_the_tariff_given(session: Any, loaded: Consumers) -> None:
-    plain = consumption(session, loaded.ids["RC3"], "last_6_months", TODAY)
+    plain = consumption(session, loaded.ids["RC3"], "last_6_months", TODAY, tariff_category="XX9")
     assert plain.total_cost_inr is None and all(b.cost_inr is None for b in plain.buckets)
+    # From the tariff file: LV1 slabs 50 @ 4.45, 100 @ 5.41, 150 @ 6.79, rest @ 6.98 per month;
+    # 1000 kWh = 222.50 + 541.00 + 1018.50 + 700 x 6.98; 95 kWh = 222.50 + 45 x 5.41.
+    filed = consumption(session, loaded.ids["RC3"], "last_6_months", TODAY)
+    assert filed.buckets[0].cost_inr == Decimal("6668.00") and filed.buckets[-1].cost_inr == Decimal("465.95")
     tariff = Tariff("LV1", Decimal("6.50"))
     priced = consumption(session, loaded.ids["RC3"], "last_6_months", TODAY, tariff=tariff)
     assert [b.cost_inr for b in priced.buckets] == [Decimal("6500.00"), Decimal("650.00"), Decimal("1300.00"),
