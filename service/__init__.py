@@ -26,6 +26,7 @@ AREAS = (
     # before processes: it checks the BPMN files against the operations registered by then
     "commands",
     "disconnections",
+    "prepaid",
     "processes",
     "notifications",
     "web",

@@ -113,3 +113,10 @@ def meter_by_serial(session: Session, serial: str) -> MeterHes | None:
         )
     ).first()
     return None if row is None else MeterHes(row.id, row.serial_number, row.hes_code, row.org_unit_id)
+
+
+def set_prepaid(session: Session, consumer_id: int, prepaid: bool) -> bool:
+    """Set the consumer's payment-mode flag (the prepaid package keeps the effective-dated
+    history); False when there is no such consumer."""
+    result = session.execute(update(Consumer).where(Consumer.id == consumer_id).values(is_prepaid=prepaid))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
