@@ -11,8 +11,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from service.auth import ROLES, SCOPES, ApiKey, User
 from service.auth.api_keys import ApiKeyError, create_key, revoke_key
-from service.auth.models import ROLES, SCOPES, ApiKey, User
 from service.auth.principal import for_user
 from service.auth.scoping import can_see, scope_to_org
 from service.auth.users import UserError, change_user, create_user, reset_password

@@ -94,3 +94,29 @@ def latest_at(session: Session, action: str, entity: str, keys: Iterable[str]) -
         .group_by(AuditEntry.entity_key)
     )
     return dict(session.execute(stmt).tuples().all())
+
+
+def count_since(
+    session: Session,
+    action: str,
+    since: dt.datetime,
+    *,
+    entity: str | None = None,
+    entity_key: str | None = None,
+    after: Mapping[str, str] | None = None,
+) -> tuple[int, dt.datetime | None]:
+    """How many `action` entries were recorded after `since` (optionally for one entity key, or
+    whose `after` snapshot holds the given text fields), and when the oldest of them was."""
+    from sqlalchemy import func, select
+
+    where = [AuditEntry.action == action, AuditEntry.at > since]
+    if entity is not None:
+        where.append(AuditEntry.entity == entity)
+    if entity_key is not None:
+        where.append(AuditEntry.entity_key == entity_key)
+    for field, value in (after or {}).items():
+        where.append(AuditEntry.after[field].astext == value)
+    count, oldest = session.execute(
+        select(func.count(AuditEntry.id), func.min(AuditEntry.at)).where(*where)
+    ).one()
+    return int(count), oldest

@@ -2,6 +2,10 @@
 
 from flask import Flask
 
+from service.auth.models import ROLES, SCOPES, ApiKey, User
+
+__all__ = ["ROLES", "SCOPES", "ApiKey", "User", "init_app"]
+
 
 def init_app(app: Flask) -> None:
     from service.auth import api_keys, cli, models, views

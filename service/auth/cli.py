@@ -11,7 +11,7 @@ from service.auth.api_keys import CACHE_EXTENSION, ApiKeyError, create_key, revo
 from service.auth.models import ApiKey
 from service.auth.users import UserError, create_user, set_password
 from service.extensions import db
-from service.orgs.models import OrgUnit
+from service.orgs import OrgUnit
 
 
 def register(app: Flask) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal
-from service.orgs.models import OrgUnit
+from service.orgs import OrgUnit
 
 S = TypeVar("S", bound=Select[Any])
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.audit.models import AuditEntry
+from service.audit.log import count_since
 
 WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5  # then the account waits, even for the right password
@@ -34,25 +32,18 @@ def check(session: Session, username: str, address: str, now: datetime | None = 
     """None if a login may be tried now; else which limit holds and for how long."""
     now = now or datetime.now(UTC)
     since = now - WINDOW
-    count, oldest = _failures(
-        session, since, AuditEntry.entity == "user", AuditEntry.entity_key == username.lower()[:128]
+    count, oldest = count_since(
+        session, "login_failed", since, entity="user", entity_key=username.lower()[:128]
     )
     if count >= MAX_FAILURES_PER_ACCOUNT:
         return Throttled("account", _until(oldest, now))
-    count, oldest = _failures(session, since, AuditEntry.after["address"].astext == address)
+    count, oldest = count_since(session, "login_failed", since, after={"address": address})
     if count >= MAX_FAILURES_PER_ADDRESS:
         return Throttled("address", _until(oldest, now))
     return None
 
 
-def _failures(session: Session, since: datetime, *where: Any) -> tuple[int, datetime]:
-    count, oldest = session.execute(
-        select(func.count(AuditEntry.id), func.min(AuditEntry.at)).where(
-            AuditEntry.action == "login_failed", AuditEntry.at > since, *where
-        )
-    ).one()
-    return int(count), oldest
-
-
-def _until(oldest: datetime, now: datetime) -> int:
+def _until(oldest: datetime | None, now: datetime) -> int:
+    if oldest is None:  # not reached: a count at the limit has an oldest entry
+        return 1
     return max(1, int((oldest + WINDOW - now).total_seconds()) + 1)

@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.audit.log import Actor, record
 from service.auth.models import ROLES, User
-from service.orgs.models import OrgUnit
+from service.orgs import OrgUnit
 
 MIN_PASSWORD_LENGTH = 8
 

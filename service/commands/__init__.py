@@ -11,6 +11,10 @@ from typing import Any
 
 from flask import Flask
 
+from service.commands.models import HesCommand
+
+__all__ = ["HesCommand", "init_app"]
+
 
 def init_app(app: Flask) -> None:
     from integrations.hes.commands import HttpHesClient

@@ -22,9 +22,8 @@ from service.audit.log import Actor, record_many
 from service.commands import replies
 from service.commands.issuing import CHECK_OPERATION, QUEUE, SEND_OPERATION, hes_systems
 from service.commands.models import FINAL_STATES, HesCommand, HesSystem
-from service.outbox import outbox
+from service.outbox import OutboxItem, outbox
 from service.outbox.handlers import register
-from service.outbox.models import OutboxItem
 
 ClientFactory = Callable[[HesSystem], HesClient]
 OPEN_STATES = ("queued", "held", "sent", "acknowledged")

@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.audit.log import Actor
-from service.commands import issuing
+from service.commands import HesCommand, issuing
 from service.commands.issuing import CommandOrder
-from service.commands.models import HesCommand
 from service.disconnections.models import ListOrder, ListPart
 from service.masterdata.supply import consumers_by_ivrs, set_supply_status
 from service.notifications.sending import notify

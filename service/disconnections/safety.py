@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rules.disconnection_safety import SafetyRules
-from service.commands.models import HesCommand
+from service.commands import HesCommand
 from service.disconnections.models import ListPart
 from service.masterdata.supply import discom_code_of
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.extensions import db
-from service.orgs.models import ORG_LEVELS, OrgUnit
+from service.orgs import ORG_LEVELS, OrgUnit
 
 __all__ = ["ORG_LEVELS", "OrgUnit"]  # the org tree lives in service.orgs; kept importable here
 

@@ -12,8 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from service.api_errors import fail
 from service.audit.log import record
-from service.auth import guards
-from service.auth.models import ROLES
+from service.auth import ROLES, guards
 from service.auth.scoping import can_see
 from service.extensions import db
 from service.masterdata.models import Consumer

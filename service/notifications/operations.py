@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from notifications.templates import ParamError
 from service.notifications.engine import current_engine
 from service.notifications.sending import notify
+from service.outbox import OutboxItem
 from service.outbox.handlers import PermanentError, register
-from service.outbox.models import OutboxItem
 
 CHANNEL_PLANS = {"notify.sms": ("sms",), "notify.push": ("push", "sms")}
 

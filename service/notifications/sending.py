@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from notifications.policy import URGENT_QUEUE
 from notifications.sealing import seal
-from service.auth.models import User
+from service.auth import User
 from service.masterdata.models import Consumer
 from service.notifications.engine import NotificationEngine, current_engine
 from service.notifications.models import DeviceToken, Notification, NotificationOptOut

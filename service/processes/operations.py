@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 from integrations.billing.client import BillingClient, PermanentBillingError
 from service import notifications
 from service.audit.log import Actor
-from service.outbox import handlers
+from service.outbox import OutboxItem, handlers
 from service.outbox.handlers import PermanentError
-from service.outbox.models import OutboxItem
 from service.processes.runtime import (
     OUTBOX_PREFIX,
     ProcessConflict,

@@ -10,7 +10,7 @@ from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from service.audit.log import record
-from service.auth.models import User
+from service.auth import User
 from service.auth.principal import Principal
 from service.auth.scoping import at_or_below, can_see, scope_to_org
 from service.masterdata.models import OrgUnit

@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from service.auth.models import User
+from service.auth import User
 from service.auth.principal import Principal, for_user
 from service.auth.redirects import safe_next
 from service.auth.scoping import can_see, visible_org_units

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from integrations.billing.client import BillingClient, PermanentBillingError
 from integrations.billing.determinants import send_determinants
+from service.outbox import OutboxItem
 from service.outbox.handlers import PermanentError, register
-from service.outbox.models import OutboxItem
 from service.vee.determinants import OPERATION, idempotency_key
 from service.vee.models import BillingDeterminants
 
