@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     from service.commands.replies import FINISHED_LISTENERS
     from service.disconnections import api as disconnection_api
     from service.disconnections import commanding, intake, models  # noqa: F401  (registers the tables)
+    from service.disconnections import views as disconnection_views
     from service.disconnections.safety import window_for
     from service.extensions import api, csrf, db
     from service.processes.operations import OperationContext, register_operation
@@ -44,3 +45,4 @@ def init_app(app: Flask) -> None:
     csrf.exempt(disconnection_api.systems_bp)
     api.register_blueprint(disconnection_api.systems_bp)
     api.register_blueprint(disconnection_api.staff_bp)
+    app.register_blueprint(disconnection_views.bp)

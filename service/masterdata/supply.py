@@ -6,10 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Subquery, func, select, update
 from sqlalchemy.orm import Session, aliased
 
-from service.masterdata.models import Consumer, Installation, Meter, OrgUnit
+from service.masterdata.models import (
+    Consumer,
+    ConsumerSupplyLink,
+    Dtr,
+    DtrFeederLink,
+    Feeder,
+    Installation,
+    Meter,
+    OrgUnit,
+)
 
 
 @dataclass(frozen=True)
@@ -120,3 +129,27 @@ def set_prepaid(session: Session, consumer_id: int, prepaid: bool) -> bool:
     history); False when there is no such consumer."""
     result = session.execute(update(Consumer).where(Consumer.id == consumer_id).values(is_prepaid=prepaid))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def supply_points() -> Subquery:
+    """Each consumer's supply point today as an SQL subquery (consumer_id, org_unit_code, dtr_code,
+    feeder_code) for another area's lists to join and filter on; the DT's feeder for LT consumers."""
+    dtr_feeder = aliased(Feeder)
+    return (
+        select(
+            Consumer.id.label("consumer_id"),
+            OrgUnit.code.label("org_unit_code"),
+            Dtr.code.label("dtr_code"),
+            func.coalesce(Feeder.code, dtr_feeder.code).label("feeder_code"),
+        )
+        .join(OrgUnit, OrgUnit.id == Consumer.org_unit_id)
+        .outerjoin(
+            ConsumerSupplyLink,
+            (ConsumerSupplyLink.consumer_id == Consumer.id) & ConsumerSupplyLink.valid_to.is_(None),
+        )
+        .outerjoin(Dtr, Dtr.id == ConsumerSupplyLink.dtr_id)
+        .outerjoin(Feeder, Feeder.id == ConsumerSupplyLink.feeder_id)
+        .outerjoin(DtrFeederLink, (DtrFeederLink.dtr_id == Dtr.id) & DtrFeederLink.valid_to.is_(None))
+        .outerjoin(dtr_feeder, dtr_feeder.id == DtrFeederLink.feeder_id)
+        .subquery("supply_points")
+    )

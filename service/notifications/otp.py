@@ -213,3 +213,31 @@ def _check(
         return Verification("wrong", left)
     otp.status, otp.used_at = "used", now
     return Verification("ok", left)
+
+
+@dataclass(frozen=True)
+class OtpState:
+    """What a page shows of a person's latest OTP for one object (never the code)."""
+
+    status: str  # active | used | locked | expired | superseded
+    created_at: datetime
+    expires_at: datetime
+    attempts_left: int
+
+
+def latest(
+    session: Session, *, user_id: int, purpose: str, object_key: str, now: datetime
+) -> OtpState | None:
+    otp = session.scalar(
+        select(StaffOtp)
+        .where(StaffOtp.user_id == user_id, StaffOtp.purpose == purpose, StaffOtp.object_key == object_key)
+        .order_by(StaffOtp.id.desc())
+        .limit(1)
+    )
+    if otp is None:
+        return None
+    left = max(0, otp.max_attempts - otp.attempts)
+    status = "locked" if otp.status == "exhausted" or (otp.status == "active" and left == 0) else otp.status
+    if status == "active" and otp.expires_at <= now:
+        status = "expired"
+    return OtpState(status, otp.created_at, otp.expires_at, left)

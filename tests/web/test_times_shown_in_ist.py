@@ -47,6 +47,7 @@ def test_the_scanner_catches_a_bare_time_and_an_iso_timestamp_but_not_a_zoned_on
 # Pages with arguments, and how to fill them from the seeded data. A new page with arguments must
 # be added here: the scan refuses to leave a page out.
 def _page_urls(app: Flask) -> list[tuple[str, str]]:
+    from service.disconnections.models import ListPart
     from service.extensions import db
     from service.masterdata.models import Meter
     from service.processes.models import ProcessInstance, WorkItem
@@ -65,6 +66,7 @@ def _page_urls(app: Flask) -> list[tuple[str, str]]:
     day = (last_read + timedelta(hours=5, minutes=30) - timedelta(minutes=1)).date()
     item_ids = db.session.scalars(select(WorkItem.id).order_by(WorkItem.id)).all()
     instance_ids = db.session.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id)).all()
+    part_ids = db.session.scalars(select(ListPart.id).order_by(ListPart.id)).all()  # the demo's DO lists
     with_args: dict[str, list[str]] = {
         "vee.rule": [f"/vee/rules/{failure.rule_id}"],
         "reports.show": [f"/reports/{name}" for name in sorted(REPORTS)],
@@ -74,6 +76,8 @@ def _page_urls(app: Flask) -> list[tuple[str, str]]:
         ],
         "processes.task": [f"/work/{i}" for i in item_ids],
         "processes.instance": [f"/processes/{i}" for i in instance_ids],
+        "disconnections.part": [f"/disconnections/parts/{i}" for i in part_ids],
+        "disconnections.confirm_page": [f"/disconnections/parts/{i}/confirm" for i in part_ids],
     }
     extra = {
         "vee.readings": [f"/vee/readings?meter={meter.serial_number}&day={day.isoformat()}"],
