@@ -29,6 +29,7 @@ AREAS = (
     "prepaid",
     "processes",
     "notifications",
+    "consumers",
     "web",
     "admin",
     "demo",

@@ -26,6 +26,7 @@ def consumer_card(session: Session, principal: Principal, ivrs_number: str) -> d
     )
     if row is None:
         return None
+    consumer_id = session.scalar(select(Consumer.id).where(Consumer.ivrs_number == row["ivrs_number"]))
     meter = session.execute(
         select(Meter.id, Meter.serial_number, Meter.meter_class, Meter.make, Installation.installed_at)
         .join(Installation, Installation.meter_id == Meter.id)
@@ -33,7 +34,7 @@ def consumer_card(session: Session, principal: Principal, ivrs_number: str) -> d
         .where(Consumer.ivrs_number == ivrs_number, Installation.removed_at.is_(None))
         .order_by(Installation.installed_at.desc())
     ).first()
-    return {**dict(row), "meter": dict(meter._mapping) if meter else None}
+    return {**dict(row), "id": consumer_id, "meter": dict(meter._mapping) if meter else None}
 
 
 def meter_card(session: Session, principal: Principal, serial: str) -> dict[str, Any] | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import FunctionType
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from service.auth.principal import Principal
@@ -173,6 +174,15 @@ def _installations() -> Select[Any]:
     )
 
 
+def _installed_meter_like(pattern: str) -> ColumnElement[bool]:
+    """A consumer on whom a meter with a matching serial is or was installed (CCC search)."""
+    return exists(
+        select(Installation.id)
+        .join(Meter, Meter.id == Installation.meter_id)
+        .where(Installation.consumer_id == Consumer.id, Meter.serial_number.ilike(pattern, escape="\\"))
+    )
+
+
 LISTINGS: dict[str, Listing] = {
     "org-units": Listing(
         _org_units,
@@ -214,7 +224,7 @@ LISTINGS: dict[str, Listing] = {
         _consumers,
         Consumer.org_unit_id,
         Consumer.ivrs_number,
-        (Consumer.ivrs_number, Consumer.name, Consumer.mobile),
+        (Consumer.ivrs_number, Consumer.name, Consumer.mobile, _installed_meter_like),
         {
             "tariff_category": lambda v: Consumer.tariff_category == v,
             "supply_status": lambda v: Consumer.supply_status == v,
@@ -265,7 +275,7 @@ def filtered_query(
             stmt = stmt.where(listing.filters[name](value))
     if "q" in args:
         pattern = f"%{_escape_like(args['q'])}%"
-        stmt = stmt.where(or_(*(column.ilike(pattern, escape="\\") for column in listing.search)))
+        stmt = stmt.where(or_(*(_matches(column, pattern) for column in listing.search)))
     if "org_unit" in args:
         root = select(OrgUnit.path).where(OrgUnit.code == args["org_unit"]).scalar_subquery()
         below = select(OrgUnit.id).where(at_or_below(root))
@@ -273,6 +283,11 @@ def filtered_query(
     if "updated_since" in args:
         stmt = stmt.where(listing.updated_column >= args["updated_since"])
     return stmt
+
+
+def _matches(column: Any, pattern: str) -> Any:
+    # a search entry is a column, or a function of the pattern (a match through another table)
+    return column(pattern) if isinstance(column, FunctionType) else column.ilike(pattern, escape="\\")
 
 
 def _escape_like(text: str) -> str:

@@ -8,11 +8,13 @@ from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import distinct, select
 
+from service.audit.log import Actor, record
 from service.auth.principal import for_user
 from service.auth.scoping import scope_to_org
 from service.extensions import db
 from service.masterdata import listing
 from service.masterdata.models import Consumer, Meter
+from service.unit_of_work import unit_of_work
 from service.web import lists
 from service.web.views import list_export
 
@@ -117,9 +119,16 @@ def consumers() -> Any:
     lp = _page("consumers", CONSUMERS, "masterdata.consumers")
     if not isinstance(lp, lists.ListPage):
         return lp
+    if lp.args.get("q"):
+        # A search by IVRS, meter serial or mobile is a lookup of personal data: audited.
+        with unit_of_work() as uow:
+            record(uow.session, Actor("user", current_user.username), "consumer.search", "consumer",
+                   lp.args["q"][:100], None, {"total": lp.total, "first": [r["ivrs_number"] for r in lp.rows[:10]]})  # fmt: skip
+            uow.commit()
     return render_template(
         "masterdata/consumers.html",
         lp=lp,
+        consumer_page="consumers.profile",
         tariffs=_options(Consumer.tariff_category, Consumer.org_unit_id),
         supplies=_options(Consumer.supply_status, Consumer.org_unit_id),
     )

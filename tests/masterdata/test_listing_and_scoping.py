@@ -125,7 +125,9 @@ def test_division_officer_sees_only_their_division_on_the_consumers_page(demo, l
     searched = client.get(f"/consumers?q={other}").get_data(as_text=True)
     assert f">{other}<" not in searched and "No consumers match" in searched
     mine = sorted(east)[0]
-    assert f'class="ivrs primary">{mine}<' in client.get(f"/consumers?q={mine}").get_data(as_text=True)
+    assert f'class="ivrs primary"><a href="/consumers/{mine}">{mine}</a><' in client.get(
+        f"/consumers?q={mine}"
+    ).get_data(as_text=True)
 
 
 def test_consumers_page_pages_and_survives_bad_page_numbers(demo, login) -> None:

@@ -64,6 +64,13 @@ def _page_urls(app: Flask) -> list[tuple[str, str]]:
         {"m": meter.id},
     )
     day = (last_read + timedelta(hours=5, minutes=30) - timedelta(minutes=1)).date()
+    ivrs = db.session.scalar(
+        text(
+            "SELECT c.ivrs_number FROM installations i JOIN consumers c ON c.id = i.consumer_id"
+            " WHERE i.meter_id = :m ORDER BY i.installed_at DESC LIMIT 1"
+        ),
+        {"m": meter.id},
+    )
     item_ids = db.session.scalars(select(WorkItem.id).order_by(WorkItem.id)).all()
     instance_ids = db.session.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id)).all()
     part_ids = db.session.scalars(select(ListPart.id).order_by(ListPart.id)).all()  # the demo's DO lists
@@ -75,6 +82,7 @@ def _page_urls(app: Flask) -> list[tuple[str, str]]:
             f"/meters/{meter.serial_number}?day={day.isoformat()}",
         ],
         "processes.task": [f"/work/{i}" for i in item_ids],
+        "consumers.profile": [f"/consumers/{ivrs}"],
         "processes.instance": [f"/processes/{i}" for i in instance_ids],
         "disconnections.part": [f"/disconnections/parts/{i}" for i in part_ids],
         "disconnections.confirm_page": [f"/disconnections/parts/{i}/confirm" for i in part_ids],
@@ -127,5 +135,5 @@ def test_every_page_as_admin_on_the_demo_shows_times_only_in_ist(
     # The scan saw times on the pages that have them (so it looked at real rows, not empty lists).
     assert {
         "processes.queue", "processes.task", "processes.instances", "processes.instance",
-        "notifications.index", "vee.readings", "vee.rule", "vee.meter",
+        "notifications.index", "vee.readings", "vee.rule", "vee.meter", "consumers.profile",
     } <= with_times  # fmt: skip
