@@ -145,24 +145,33 @@ ON CONFLICT (subject_kind, subject_id, hour_end) DO UPDATE SET kwh = excluded.kw
   updated_at = excluded.updated_at
 """
 
-# Consumption of a scalar read = (read - the last earlier read with a value) x multiplier; a
-# status-only read (door locked ...) has none. The look-back bounds the search for that read;
-# the (redundant) upper bound lets PostgreSQL prune the partitions after the span.
+# Consumption of a scalar read = (read - the last earlier read with a value) x multiplier, the
+# earlier read taken inside the installation the read falls in; the first read of an
+# installation counts from its initial reading, and an old meter's final read at its removal
+# counts from its last read (issue 12: both meters across a replacement, one statement that
+# reports, the consumer views and determinants all read). A status-only read has none. The
+# look-back bounds the search; the (redundant) upper bound lets PostgreSQL prune partitions.
 _SCALAR_SQL = f"""
 INSERT INTO agg_scalar_read AS a (meter_id, read_at, month, org_unit_id, reading_kwh, previous_at,
   consumption_kwh, reading_status, quality, updated_at)
 SELECT r.meter_id, r.read_at, date_trunc('month', r.read_at AT TIME ZONE '{IST}')::date,
   m.org_unit_id, r.value, p.read_at,
-  CASE WHEN r.value IS NOT NULL AND p.value IS NOT NULL AND r.quality <> 'failed'
-    THEN greatest(r.value - p.value, 0) * m.multiplying_factor END,
+  CASE WHEN r.value IS NOT NULL AND r.quality <> 'failed'
+    THEN greatest(r.value - coalesce(p.value, i.initial_kwh), 0) * m.multiplying_factor END,
   coalesce(r.reading_status, 'normal'), r.quality, now()
 FROM register_reads r
 JOIN meters m ON m.id = r.meter_id
 LEFT JOIN LATERAL (
+  SELECT i.installed_at, i.initial_kwh FROM installations i
+  WHERE i.meter_id = r.meter_id AND i.installed_at < r.read_at
+    AND (i.removed_at IS NULL OR i.removed_at >= r.read_at)
+  ORDER BY i.installed_at DESC LIMIT 1
+) i ON true
+LEFT JOIN LATERAL (
   SELECT p.value, p.read_at FROM register_reads p
   WHERE p.meter_id = r.meter_id AND p.kind = 'scalar' AND p.channel = 'kwh' AND p.tod_zone = 0
     AND p.read_at < r.read_at AND p.read_at > :lookback AND p.read_at <= :scalar_end AND p.value IS NOT NULL
-    AND p.quality <> 'failed'
+    AND p.quality <> 'failed' AND (i.installed_at IS NULL OR p.read_at >= i.installed_at)
   ORDER BY p.read_at DESC LIMIT 1
 ) p ON true
 WHERE r.meter_id = ANY(:ids) AND r.kind = 'scalar' AND r.channel = 'kwh' AND r.tod_zone = 0

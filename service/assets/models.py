@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.assets.lifecycle import STATUSES
@@ -30,3 +43,41 @@ class MeterAssetStatus(db.Model):  # type: ignore[name-defined,misc]
     status: Mapped[str] = mapped_column(String(24))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+REPLACEMENT_KINDS = ("scalar", "smart")
+REPLACEMENT_STATES = ("done", "validating", "commissioning", "awaiting_billing", "rejected", "failed")
+
+
+class MeterReplacement(db.Model):  # type: ignore[name-defined,misc]
+    """One meter taken off a consumer and another put on at the same instant, with both reads.
+
+    `done` rows have switched the installation; a smart replacement waits for billing first.
+    """
+
+    __tablename__ = "meter_replacements"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(64))  # the reporting system or field officer
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"), index=True)
+    old_meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"))
+    new_meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), index=True)
+    replaced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    final_kwh: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    initial_kwh: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    photo_ref: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)  # billing's rejection, a failed check
+    instance_id: Mapped[int | None] = mapped_column(BigInteger)  # the smart replacement's process
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN {REPLACEMENT_KINDS}", name="replacement_kind"),
+        CheckConstraint(f"state IN {REPLACEMENT_STATES}", name="replacement_state"),
+        CheckConstraint("old_meter_id <> new_meter_id", name="two_meters"),
+        # The same old meter is taken off once at an instant: a re-sent report finds this row.
+        UniqueConstraint("old_meter_id", "replaced_at", name="uq_meter_replacements_old_at"),
+        Index("ix_meter_replacements_old", "old_meter_id"),
+    )

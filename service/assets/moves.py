@@ -36,3 +36,24 @@ def move(
     )
     session.flush()
     return asset
+
+
+def statuses(session: Session, meter_ids: list[int]) -> dict[int, str]:
+    """Current asset status of each meter that is an asset."""
+    rows = session.execute(
+        select(MeterAsset.meter_id, MeterAsset.status).where(MeterAsset.meter_id.in_(meter_ids))
+    )
+    return {r.meter_id: r.status for r in rows}
+
+
+def adopt_installed(session: Session, meter_id: int, since: datetime, actor: Actor) -> None:
+    """A meter that hung on a wall before the asset repository existed becomes an installed asset
+    (its master-data installation is the evidence), so a replacement can remove it."""
+    if session.get(MeterAsset, meter_id) is not None:
+        return
+    session.add(MeterAsset(meter_id=meter_id, status="installed", updated_at=since))
+    session.add(MeterAssetStatus(meter_id=meter_id, status="installed", at=since, reason="open installation"))
+    record(
+        session, actor, "create", "meter_asset", str(meter_id), None, {"status": "installed", "adopted": True}
+    )
+    session.flush()

@@ -29,6 +29,8 @@ SCOPES = (
     "hes:write",
     "disconnections:read",
     "disconnections:write",
+    "assets:read",
+    "assets:write",
 )
 
 

@@ -51,8 +51,9 @@ GROUP BY b.n ORDER BY b.n
 """  # noqa: S608 - composed only of constant fragments
 
 # Scalar consumption in the span, each amount on the local day it was read (or removed):
-# reads inside the installation window (the first from the installation's initial reading),
-# plus (final - last read) x MF of an installation removed in the span.
+# reads inside the installation window with the consumption the aggregate gave them (the one
+# rule, `service/aggregates/meters.py`: the first from the installation's initial reading),
+# plus (final - last read) x MF of an installation removed in the span without a stored final read.
 _SCALAR_SQL = f"""
 WITH inst AS (
   SELECT i.id, i.meter_id, i.installed_at, i.removed_at, i.initial_kwh, i.final_kwh,
@@ -61,10 +62,7 @@ WITH inst AS (
   WHERE i.consumer_id = :consumer_id AND m.meter_class = 'scalar' AND i.installed_at < :span_end
     AND (i.removed_at IS NULL OR i.removed_at > :span_start)
 ), amounts AS (
-  SELECT (s.read_at AT TIME ZONE '{IST}')::date AS day,
-    CASE WHEN s.previous_at IS NOT NULL AND s.previous_at >= inst.installed_at THEN s.consumption_kwh
-         WHEN s.reading_kwh IS NOT NULL AND s.quality <> 'failed'
-           THEN greatest(s.reading_kwh - inst.initial_kwh, 0) * inst.mf END AS kwh
+  SELECT (s.read_at AT TIME ZONE '{IST}')::date AS day, s.consumption_kwh AS kwh
   FROM agg_scalar_read s JOIN inst ON inst.meter_id = s.meter_id
     AND s.read_at > inst.installed_at AND (inst.removed_at IS NULL OR s.read_at <= inst.removed_at)
   WHERE s.meter_id IN (SELECT meter_id FROM inst) AND s.read_at > :span_start AND s.read_at <= :span_end

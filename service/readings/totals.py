@@ -150,3 +150,16 @@ def last_reads(session: Session, meter_id: int, since: datetime) -> dict[str, An
         "register": dict(register._mapping) if register else None,
         "interval": dict(interval._mapping) if interval else None,
     }
+
+
+def last_total_kwh_read(session: Session, meter_id: int, since: datetime) -> tuple[datetime, float] | None:
+    """The newest cumulative kWh register read (total, not failed) after `since`: (read_at, kWh)."""
+    row = session.execute(
+        text(
+            "SELECT read_at, value FROM register_reads WHERE meter_id = :m AND channel = 'kwh'"
+            " AND tod_zone = 0 AND value IS NOT NULL AND quality <> 'failed' AND read_at > :s"
+            " ORDER BY read_at DESC LIMIT 1"
+        ),
+        {"m": meter_id, "s": since},
+    ).first()
+    return None if row is None else (row.read_at, float(row.value))

@@ -1,0 +1,77 @@
+"""Replacements reported by billing and URJAS: `POST /api/v1/replacements` (one, JSON) and
+`POST /api/v1/replacements/import` (a CSV file, rows checked one by one)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from service.api_errors import fail
+from service.assets import intake
+from service.auth.guards import current_principal, require
+from service.auth.scoping import visible_org_unit_ids
+from service.extensions import db
+from service.unit_of_work import unit_of_work
+
+bp = Blueprint("assets_api", __name__, url_prefix="/api/v1", description="Meter assets and replacements")
+
+
+def _now() -> datetime:
+    clock = current_app.extensions["cmdms.ports"].get("clock")
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+def _visible(session: Any) -> set[int] | None:
+    return visible_org_unit_ids(session, current_principal().org_unit_id)
+
+
+@bp.route("/replacements", methods=["POST"])
+@require("assets:write", roles=("field_officer",))
+def post_replacement() -> Any:
+    """One replacement: {"kind": "scalar", "ivrs_number", "old_meter_serial", "new_meter_serial",
+    "replaced_at" (ISO 8601 with offset), "final_kwh", "initial_kwh", "photo_ref"?}. 201 with
+    the replacement id when it was recorded, 200 with `duplicate` when it already was, 422 with
+    every reason (field, error, message) otherwise, storing nothing."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        fail(400, "invalid_json", "Send a JSON object describing one replacement.")
+    loaded = intake.load_report(body)
+    if isinstance(loaded, list):
+        fail(422, "invalid_replacement", loaded[0].message, field=loaded[0].field, reasons=_reasons(loaded))
+    report, kind = loaded
+    if kind != "scalar":
+        fail(422, "unsupported_kind", "Scalar -> smart replacements are not taken yet.", field="kind")
+    session = db.session()
+    with unit_of_work(session) as uow:
+        outcome = intake.apply_one(session, report, current_principal().actor, _now(), _visible(session))
+        if not outcome.ok:
+            first = outcome.refusals[0]
+            fail(422, first.error, first.message, field=first.field, reasons=_reasons(outcome.refusals))
+        uow.commit()
+    answer = {"replacement_id": outcome.replacement_id, "duplicate": outcome.duplicate, "state": "done"}
+    return answer, 200 if outcome.duplicate else 201
+
+
+def _reasons(refusals: list[Any]) -> list[dict[str, str]]:
+    return [{"field": r.field, "error": r.error, "message": r.message} for r in refusals]
+
+
+@bp.route("/replacements/import", methods=["POST"])
+@require("assets:write")
+def post_replacements_csv() -> Any:
+    """A CSV of scalar -> scalar replacements (URJAS or billing), as the body (text/csv) or as the
+    multipart field `file`. 200 with accepted/duplicate rows and every rejected row's reason;
+    422 when every row is rejected (nothing stored); 413 past the size or row limit."""
+    upload = request.files.get("file")
+    body = upload.read(intake.MAX_BYTES + 1) if upload is not None else request.get_data(cache=False)
+    session = db.session()
+    with unit_of_work(session) as uow:
+        try:
+            result = intake.take_csv(session, body, current_principal().actor, _now(), _visible(session))
+        except intake.ImportRefused as exc:
+            fail(exc.status, exc.error, str(exc), **exc.details)
+        uow.commit()
+    return result.as_dict()
