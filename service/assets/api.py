@@ -10,7 +10,7 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 
 from service.api_errors import fail
-from service.assets import intake
+from service.assets import asset_import, csv_rows, intake, purchase_orders
 from service.auth.guards import current_principal, require
 from service.auth.scoping import visible_org_unit_ids
 from service.extensions import db
@@ -66,12 +66,69 @@ def post_replacements_csv() -> Any:
     multipart field `file`. 200 with accepted/duplicate rows and every rejected row's reason;
     422 when every row is rejected (nothing stored); 413 past the size or row limit."""
     upload = request.files.get("file")
-    body = upload.read(intake.MAX_BYTES + 1) if upload is not None else request.get_data(cache=False)
+    body = upload.read(csv_rows.MAX_BYTES + 1) if upload is not None else request.get_data(cache=False)
     session = db.session()
     with unit_of_work(session) as uow:
         try:
             result = intake.take_csv(session, body, current_principal().actor, _now(), _visible(session))
-        except intake.ImportRefused as exc:
+        except csv_rows.ImportRefused as exc:
+            fail(exc.status, exc.error, str(exc), **exc.details)
+        uow.commit()
+    return result.as_dict()
+
+
+@bp.route("/purchase-orders", methods=["POST"])
+@require("assets:write")
+def post_purchase_order() -> Any:
+    """A PO: {"po_number", "vendor", "po_date", "org_unit_code", "lines": [{"line_no", "make",
+    "model"?, "meter_class", "asset_group" (WC, LTCT, LT, HT), "quantity", "warranty_months"?}]}.
+    201 stored; 200 the same PO again; 409 a different PO under a stored number."""
+    session = db.session()
+    with unit_of_work(session) as uow:
+        try:
+            outcome = purchase_orders.create_purchase_order(
+                session, request.get_json(silent=True), current_principal().actor, _visible(session)
+            )
+        except purchase_orders.PoRefused as exc:
+            fail(exc.status, exc.error, str(exc), field=exc.field)
+        uow.commit()
+    return {"po_id": outcome.po_id, "duplicate": outcome.duplicate}, 200 if outcome.duplicate else 201
+
+
+@bp.route("/purchase-orders/<po_number>", methods=["GET"])
+@require("assets:read")
+def get_purchase_order(po_number: str) -> Any:
+    """The PO's lines with ordered, delivered and outstanding quantities."""
+    session = db.session()
+    lines = purchase_orders.po_lines(session, po_number, _visible(session))
+    if lines is None:
+        fail(404, "not_found", "No purchase order has this number.")
+    return {"po_number": po_number, "lines": lines}
+
+
+@bp.route("/assets/import", methods=["POST"])
+@require("assets:write")
+def post_assets() -> Any:
+    """URJAS assets: JSON {"rows": [...]} or a CSV (text/csv body or multipart `file`), each row a
+    meter's nameplate (master data's meter fields) plus po_number, po_line, asset_group, batch?,
+    location?. 200 with created/updated and every rejected row's reason; 422 when none was taken."""
+    session = db.session()
+    actor, now = current_principal().actor, _now()
+    with unit_of_work(session) as uow:
+        try:
+            if request.is_json:
+                body = request.get_json(silent=True)
+                rows = body.get("rows") if isinstance(body, dict) else None
+                result = asset_import.take_rows(session, rows, actor, now, _visible(session))
+            else:
+                upload = request.files.get("file")
+                data = (
+                    upload.read(csv_rows.MAX_BYTES + 1)
+                    if upload is not None
+                    else request.get_data(cache=False)
+                )
+                result = asset_import.take_asset_csv(session, data, actor, now, _visible(session))
+        except csv_rows.ImportRefused as exc:
             fail(exc.status, exc.error, str(exc), **exc.details)
         uow.commit()
     return result.as_dict()

@@ -3,8 +3,6 @@ checked with its reason, good rows applied in time order (each in a savepoint), 
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
+from service.assets.csv_rows import ImportRefused, read_rows
 from service.assets.lifecycle import IllegalTransition
 from service.assets.replacement import Outcome, ReplacementReport, record_scalar_replacement
 from service.assets.replacement_checks import Refusal
@@ -19,17 +18,8 @@ from service.assets.schemas import ReplacementCreate
 from service.audit.log import Actor
 
 MAX_ROWS = 1_000
-MAX_BYTES = 1_000_000
 COLUMNS = ("ivrs_number", "old_meter_serial", "new_meter_serial", "replaced_at", "final_kwh", "initial_kwh")
 OPTIONAL = ("photo_ref",)
-
-
-class ImportRefused(Exception):
-    """The whole input is refused (nothing stored): status, error code and details to answer."""
-
-    def __init__(self, status: int, error: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.status, self.error, self.details = status, error, details
 
 
 @dataclass
@@ -121,39 +111,9 @@ def apply_rows(
 def take_csv(
     session: Session, body: bytes, actor: Actor, now: datetime, visible_orgs: set[int] | None
 ) -> ImportResult:
-    """A URJAS or billing CSV (header row with the COLUMNS); refused whole when it cannot be read,
-    is too large, or every row is rejected (the caller rolls back)."""
-    if len(body) > MAX_BYTES:
-        raise ImportRefused(413, "too_large", f"At most {MAX_BYTES} bytes per file.")
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportRefused(400, "not_utf8", "The file is not UTF-8 text.") from None
-    if "\x00" in text:
-        raise ImportRefused(400, "binary_file", "The file holds NUL bytes: not a CSV.")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in reader.fieldnames or []]
-    missing = [c for c in COLUMNS if c not in header]
-    unknown = [h for h in header if h not in COLUMNS + OPTIONAL]
-    if missing or unknown:
-        raise ImportRefused(
-            422, "bad_header", "The header must name the columns " + ", ".join(COLUMNS) + " (and photo_ref).",
-            missing=missing, unknown=unknown,
-        )  # fmt: skip
-    rows: list[Any] = []
-    try:
-        for record in reader:
-            if len(rows) >= MAX_ROWS:
-                raise ImportRefused(413, "too_many_rows", f"At most {MAX_ROWS} rows per file.")
-            if None in record:  # more cells than the header names
-                rows.append("extra cells")
-                continue
-            rows.append({k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in record.items()
-                         if not (k.strip() == "photo_ref" and not v)})  # fmt: skip
-    except csv.Error as exc:
-        raise ImportRefused(400, "unreadable_csv", f"line {reader.line_num}: {exc}") from None
-    if not rows:
-        raise ImportRefused(422, "no_rows", "The file has a header and no rows.")
+    """A URJAS or billing CSV of replacements; refused whole (ImportRefused) when it cannot be
+    read or every row is rejected (the caller rolls back)."""
+    rows = read_rows(body, COLUMNS, OPTIONAL, MAX_ROWS)
     result = apply_rows(session, rows, actor, now, visible_orgs)
     if not result.accepted and not result.duplicates:
         raise ImportRefused(

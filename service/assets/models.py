@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -23,6 +24,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from service.assets.lifecycle import STATUSES
 from service.extensions import db
 
+# Whole current, LT current-transformer operated, LT, HT (CT/PT) metering.
+ASSET_GROUPS = ("WC", "LTCT", "LT", "HT")
+
 
 class MeterAsset(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "meter_assets"
@@ -31,8 +35,49 @@ class MeterAsset(db.Model):  # type: ignore[name-defined,misc]
     status: Mapped[str] = mapped_column(String(24))
     location: Mapped[str | None] = mapped_column(String(80))  # store code or site
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # What master data does not hold (make, model, firmware, rating, warranty end stay there).
+    asset_group: Mapped[str | None] = mapped_column(String(8))
+    po_line_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_order_lines.id"), index=True)
+    batch: Mapped[str | None] = mapped_column(String(40))  # the vendor's manufacturing lot
 
-    __table_args__ = (CheckConstraint(f"status IN {STATUSES}", name="asset_status"),)
+    __table_args__ = (
+        CheckConstraint(f"status IN {STATUSES}", name="asset_status"),
+        CheckConstraint(f"asset_group IN {ASSET_GROUPS}", name="asset_group"),
+    )
+
+
+class PurchaseOrder(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "purchase_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    po_number: Mapped[str] = mapped_column(String(40), unique=True)
+    vendor: Mapped[str] = mapped_column(String(120))
+    po_date: Mapped[date] = mapped_column(Date)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PurchaseOrderLine(db.Model):  # type: ignore[name-defined,misc]
+    """A line of a PO; `delivered` counts the assets received against it (never above `quantity`)."""
+
+    __tablename__ = "purchase_order_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    po_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    make: Mapped[str] = mapped_column(String(80))
+    model: Mapped[str | None] = mapped_column(String(80))
+    meter_class: Mapped[str] = mapped_column(String(16))
+    asset_group: Mapped[str] = mapped_column(String(8))
+    quantity: Mapped[int] = mapped_column(Integer)
+    delivered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    warranty_months: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        UniqueConstraint("po_id", "line_no", name="uq_purchase_order_lines_no"),
+        CheckConstraint("quantity > 0 AND delivered BETWEEN 0 AND quantity", name="po_line_quantities"),
+        CheckConstraint(f"asset_group IN {ASSET_GROUPS}", name="po_line_group"),
+    )
 
 
 class MeterAssetStatus(db.Model):  # type: ignore[name-defined,misc]

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from service.audit.log import Actor, record
-from service.masterdata.models import Consumer, Installation, Meter
+from service.masterdata.models import Consumer, Installation, Meter, OrgUnit
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,9 @@ def switch_installation(
          "new_meter_id": new_meter_id, "initial_kwh": str(initial_kwh)},
     )  # fmt: skip
     return new_id
+
+
+def org_unit_ids_by_code(session: Session, codes: list[str]) -> dict[str, int]:
+    return dict(
+        session.execute(select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(codes))).tuples().all()
+    )

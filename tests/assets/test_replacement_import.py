@@ -9,7 +9,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from service.assets import intake
+from service.assets import csv_rows, intake
 from tests.assets.conftest import Site
 
 HEADER = "ivrs_number,old_meter_serial,new_meter_serial,replaced_at,final_kwh,initial_kwh\n"
@@ -128,7 +128,7 @@ def test_unreadable_oversized_and_badly_headed_files_are_refused_whole(
     many = HEADER + "A1,S1,N1,2026-11-20T10:00:00+05:30,1350,0\n" * (intake.MAX_ROWS + 1)
     too_many = _post(client, urjas_key, many)
     assert too_many.status_code == 413 and too_many.json["error"] == "too_many_rows"
-    big = _post(client, urjas_key, HEADER + "x" * (intake.MAX_BYTES + 1))
+    big = _post(client, urjas_key, HEADER + "x" * (csv_rows.MAX_BYTES + 1))
     assert big.status_code == 413 and big.json["error"] == "too_large"
     cell = _post(client, urjas_key, HEADER + '"' + "x" * 200_000 + '",S1,N1,2026-11-20T10:00:00+05:30,1,0\n')
     assert cell.status_code == 400 and cell.json["error"] == "unreadable_csv"
