@@ -20,11 +20,12 @@ def upgrade() -> None:
     op.create_table(
         "purchase_orders",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("po_number", sa.String(40), nullable=False, unique=True),
+        sa.Column("po_number", sa.String(40), nullable=False),
         sa.Column("vendor", sa.String(120), nullable=False),
         sa.Column("po_date", sa.Date(), nullable=False),
         sa.Column("org_unit_id", sa.Integer(), sa.ForeignKey("org_units.id"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.UniqueConstraint("po_number", name=op.f("uq_purchase_orders_po_number")),
     )
     op.create_index("ix_purchase_orders_org_unit_id", "purchase_orders", ["org_unit_id"])
     op.create_table(
