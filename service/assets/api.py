@@ -8,9 +8,11 @@ from typing import Any
 
 from flask import current_app, request
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from service.api_errors import fail
-from service.assets import asset_import, csv_rows, intake, purchase_orders
+from service.assets import asset_import, csv_rows, intake, purchase_orders, smart
+from service.assets.models import MeterReplacement
 from service.auth.guards import current_principal, require
 from service.auth.scoping import visible_org_unit_ids
 from service.extensions import db
@@ -31,9 +33,10 @@ def _visible(session: Any) -> set[int] | None:
 @bp.route("/replacements", methods=["POST"])
 @require("assets:write", roles=("field_officer",))
 def post_replacement() -> Any:
-    """One replacement: {"kind": "scalar", "ivrs_number", "old_meter_serial", "new_meter_serial",
+    """One replacement: {"kind": "scalar" | "smart", "ivrs_number", "old_meter_serial", "new_meter_serial",
     "replaced_at" (ISO 8601 with offset), "final_kwh", "initial_kwh", "photo_ref"?}. 201 with
-    the replacement id when it was recorded, 200 with `duplicate` when it already was, 422 with
+    the replacement id when it was recorded (scalar), 202 when its process started (smart: HES
+    commissioning read, billing's approval), 200 with `duplicate` when it already was, 422 with
     every reason (field, error, message) otherwise, storing nothing."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -42,17 +45,23 @@ def post_replacement() -> Any:
     if isinstance(loaded, list):
         fail(422, "invalid_replacement", loaded[0].message, field=loaded[0].field, reasons=_reasons(loaded))
     report, kind = loaded
-    if kind != "scalar":
-        fail(422, "unsupported_kind", "Scalar -> smart replacements are not taken yet.", field="kind")
     session = db.session()
     with unit_of_work(session) as uow:
-        outcome = intake.apply_one(session, report, current_principal().actor, _now(), _visible(session))
+        if kind == "smart":
+            outcome = smart.start_smart_replacement(
+                session, report, current_principal().actor, _now(), _visible(session)
+            )
+        else:
+            outcome = intake.apply_one(session, report, current_principal().actor, _now(), _visible(session))
         if not outcome.ok:
             first = outcome.refusals[0]
             fail(422, first.error, first.message, field=first.field, reasons=_reasons(outcome.refusals))
         uow.commit()
-    answer = {"replacement_id": outcome.replacement_id, "duplicate": outcome.duplicate, "state": "done"}
-    return answer, 200 if outcome.duplicate else 201
+    state = session.scalar(
+        select(MeterReplacement.state).where(MeterReplacement.id == outcome.replacement_id)
+    )
+    answer = {"replacement_id": outcome.replacement_id, "duplicate": outcome.duplicate, "state": state}
+    return answer, 200 if outcome.duplicate else (201 if state == "done" else 202)
 
 
 def _reasons(refusals: list[Any]) -> list[dict[str, str]]:

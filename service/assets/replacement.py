@@ -59,14 +59,26 @@ def _refused(*refusals: Refusal) -> Outcome:
     return Outcome(refusals=list(refusals))
 
 
-def record_scalar_replacement(
+@dataclass(frozen=True)
+class Checked:
+    """A report that passed every check, with the ids it names."""
+
+    consumer_id: int
+    consumer_org_id: int
+    old_id: int
+    new_id: int
+    installation: OpenInstallation
+
+
+def check_report(
     session: Session,
     report: ReplacementReport,
-    actor: Actor,
     now: datetime,
-    visible_orgs: set[int] | None = None,
-) -> Outcome:
-    """Check and apply one replacement; the refusals name the field. Never commits.
+    visible_orgs: set[int] | None,
+    kind: str = "scalar",
+) -> Checked | Outcome:
+    """The facts behind a report, or an Outcome: refusals (each naming its field) or the duplicate
+    of a stored replacement. `kind` "smart": the new meter is a smart meter behind a HES.
     `visible_orgs`: the sender's org units (None: the whole discom); others' consumers are unknown."""
     consumer = consumer_id_by_ivrs(session, [report.ivrs_number]).get(report.ivrs_number)
     if consumer is None or (visible_orgs is not None and consumer[1] not in visible_orgs):
@@ -92,10 +104,17 @@ def record_scalar_replacement(
                 "replaced_at", "conflicting_replacement", f"replacement {same.id} took this meter off then"
             )
         )
-    if old.meter_class != "scalar" or new.meter_class != "scalar":
-        wrong = "old_meter_serial" if old.meter_class != "scalar" else "new_meter_serial"
+    if old.meter_class != "scalar":
+        return _refused(Refusal("old_meter_serial", "not_scalar", "the old meter must be a scalar meter"))
+    if kind == "scalar" and new.meter_class != "scalar":
         return _refused(
-            Refusal(wrong, "not_scalar", "a scalar -> scalar replacement needs two scalar meters")
+            Refusal(
+                "new_meter_serial", "not_scalar", "a scalar -> scalar replacement needs two scalar meters"
+            )
+        )
+    if kind == "smart" and (not new.meter_class.startswith("smart") or not new.hes_code):
+        return _refused(
+            Refusal("new_meter_serial", "not_smart", "the new meter is not a smart meter behind a HES")
         )
     installation = open_installation(session, old.meter_id, lock=True)
     status = statuses(session, [new.meter_id]).get(new.meter_id)
@@ -118,56 +137,73 @@ def record_scalar_replacement(
         )
     if refusals or installation is None:
         return _refused(*refusals)
-    return Outcome(_apply(session, report, installation, consumer[0], old.meter_id, new.meter_id, actor))
+    return Checked(consumer[0], consumer[1], old.meter_id, new.meter_id, installation)
 
 
-def _apply(
-    session: Session,
-    report: ReplacementReport,
-    installation: OpenInstallation,
-    consumer_id: int,
-    old_id: int,
-    new_id: int,
-    actor: Actor,
-) -> int:
-    at = report.replaced_at
+def new_replacement(
+    session: Session, report: ReplacementReport, checked: Checked, kind: str, state: str, source: str
+) -> MeterReplacement:
     row = MeterReplacement(
-        kind="scalar", state="done", source=actor.name, consumer_id=consumer_id, old_meter_id=old_id,
-        new_meter_id=new_id, replaced_at=at, final_kwh=report.final_kwh, initial_kwh=report.initial_kwh,
-        photo_ref=report.photo_ref, decided_at=at,
+        kind=kind, state=state, source=source, consumer_id=checked.consumer_id, old_meter_id=checked.old_id,
+        new_meter_id=checked.new_id, replaced_at=report.replaced_at, final_kwh=report.final_kwh,
+        initial_kwh=report.initial_kwh, photo_ref=report.photo_ref,
     )  # fmt: skip
     session.add(row)
     session.flush()
-    reason = f"replacement {row.id}"
-    adopt_installed(session, old_id, installation.installed_at, actor)
-    move(session, old_id, "removed", at, actor, reason)
-    move(session, new_id, "issued", at, actor, reason)
-    move(session, new_id, "installed", at, actor, reason)
-    switch_installation(session, installation, new_id, at, report.final_kwh, report.initial_kwh, actor)
-    ingest_batch(session, final_read_batch(report, actor.name), actor=actor)
-    # The reads already stored after the instant now count from the new installation.
-    first_day, last_day = local_days_of(at - timedelta(seconds=1), at + FOLLOWING_READS)
-    refresh(session, [old_id, new_id], first_day, last_day)
+    return row
+
+
+def record_scalar_replacement(
+    session: Session,
+    report: ReplacementReport,
+    actor: Actor,
+    now: datetime,
+    visible_orgs: set[int] | None = None,
+) -> Outcome:
+    """Check and apply one scalar -> scalar replacement; the refusals name the field. Never commits."""
+    checked = check_report(session, report, now, visible_orgs)
+    if isinstance(checked, Outcome):
+        return checked
+    row = new_replacement(session, report, checked, "scalar", "done", actor.name)
+    switch(session, row, checked.installation, report.old_meter_serial, actor)
     record(
         session, actor, "create", "meter_replacement", str(row.id), None,
         {"kind": "scalar", "ivrs_number": report.ivrs_number, "old": report.old_meter_serial,
-         "new": report.new_meter_serial, "replaced_at": at.isoformat()},
+         "new": report.new_meter_serial, "replaced_at": report.replaced_at.isoformat()},
     )  # fmt: skip
-    return int(row.id)
+    return Outcome(int(row.id))
 
 
-def final_read_batch(report: ReplacementReport, source: str) -> CanonicalBatch:
+def switch(
+    session: Session, row: MeterReplacement, installation: OpenInstallation, old_serial: str, actor: Actor
+) -> None:
+    """Both asset moves, the installation switch at the instant, the final read through ingest and
+    the aggregates of both meters from that day: what a replacement does once it is allowed."""
+    at, reason = row.replaced_at, f"replacement {row.id}"
+    adopt_installed(session, row.old_meter_id, installation.installed_at, actor)
+    move(session, row.old_meter_id, "removed", at, actor, reason)
+    move(session, row.new_meter_id, "issued", at, actor, reason)
+    move(session, row.new_meter_id, "installed", at, actor, reason)
+    switch_installation(session, installation, row.new_meter_id, at, row.final_kwh, row.initial_kwh, actor)
+    ingest_batch(session, final_read_batch(old_serial, at, row.final_kwh, actor.name), actor=actor)
+    # The reads already stored after the instant now count from the new installation.
+    first_day, last_day = local_days_of(at - timedelta(seconds=1), at + FOLLOWING_READS)
+    refresh(session, [row.old_meter_id, row.new_meter_id], first_day, last_day)
+    row.state, row.decided_at = "done", row.decided_at or at
+
+
+def final_read_batch(serial: str, replaced_at: datetime, final_kwh: Decimal, source: str) -> CanonicalBatch:
     """The old meter's final read as a scalar register read at the replacement instant."""
-    at = np.array([np.datetime64(report.replaced_at.astimezone(UTC).replace(tzinfo=None), "s")])
+    at = np.array([np.datetime64(replaced_at.astimezone(UTC).replace(tzinfo=None), "s")])
     return CanonicalBatch(
         source=f"replacement:{source}"[:64],
         registers=Registers(
-            meter=np.array([report.old_meter_serial], dtype=object),
+            meter=np.array([serial], dtype=object),
             kind=np.array(["scalar"], dtype=object),
             channel=np.array(["kwh"], dtype=object),
             tod_zone=np.zeros(1, dtype=np.int16),
             read_at=at,
-            value=np.array([float(report.final_kwh)], dtype=np.float64),
+            value=np.array([float(final_kwh)], dtype=np.float64),
             occurred_at=np.full(1, np.datetime64("NaT"), dtype="datetime64[s]"),
             reading_status=np.array(["normal"], dtype=object),
         ),

@@ -102,3 +102,9 @@ def org_unit_ids_by_code(session: Session, codes: list[str]) -> dict[str, int]:
     return dict(
         session.execute(select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(codes))).tuples().all()
     )
+
+
+def meter_serials(session: Session, meter_ids: list[int]) -> dict[int, str]:
+    return dict(
+        session.execute(select(Meter.id, Meter.serial_number).where(Meter.id.in_(meter_ids))).tuples().all()
+    )

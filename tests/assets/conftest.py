@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 
 from service.audit.log import Actor
+from tests.commands.conftest import add_hes, hes_sim, live_url  # noqa: F401  (shared fixtures)
 from tests.consumption.conftest import scalar_batch as scalar_reads
 from tests.disconnections.conftest import TUESDAY_11_IST, clock  # noqa: F401  (shared fixture)
+from tests.processes.conftest import billing, drain  # noqa: F401  (shared fixtures)
 
 NOW = TUESDAY_11_IST
 INSTALLED = datetime(2026, 1, 1, tzinfo=UTC)

@@ -106,7 +106,12 @@ def test_unknown_event_type_is_422(processes_app, discom, client) -> None:
     body = _event(event_type="meter.exploded")
     response = client.post(URL, data=body, headers=_headers(body, key="evt-x"))
     assert (response.status_code, response.json["error"]) == (422, "unknown_event_type")
-    assert response.json["known_types"] == ["disconnection.list", "inspection.requested", "reconnection.list"]
+    assert response.json["known_types"] == [
+        "disconnection.list",
+        "inspection.requested",
+        "reconnection.list",
+        "replacement.decision",
+    ]
 
 
 def test_webhook_for_a_system_without_a_secret_is_404(processes_app, client) -> None:

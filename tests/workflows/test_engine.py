@@ -145,7 +145,15 @@ def test_the_shipped_process_files_pass_the_check() -> None:
         files
         and check_files(
             files,
-            {"billing.post", "notify.sms", "hes.disconnect", "disconnection.send", "reconnection.send"},
+            {
+                "billing.post",
+                "notify.sms",
+                "hes.disconnect",
+                "disconnection.send",
+                "reconnection.send",
+                "replacement.commission",
+                "replacement.switch",
+            },  # fmt: skip
             {"field_officer", "supervisor", "control_centre"},
         )
         == []

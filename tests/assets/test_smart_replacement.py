@@ -1,0 +1,206 @@
+"""Scalar -> smart replacement from the field app through workflows/meter_replacement.bpmn: the
+HES simulator answers the commissioning read, billing (a stand-in HTTP server) takes the posting
+through the outbox with one idempotency key however often it is called, and billing's signed
+webhook approves (installation switched at the instant) or rejects (a work item with the reason)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from integrations.billing.client import sign
+from service.processes.operations import OperationContext, billing_post
+from tests.assets.conftest import ACTOR, INSTALLED, Site
+from tests.processes.conftest import BILLING_SECRET
+from tests.processes.helpers import open_items
+
+BODY = {
+    "kind": "smart", "ivrs_number": "A1", "old_meter_serial": "S1", "new_meter_serial": "SM2",
+    "replaced_at": "2026-11-20T10:00:00+05:30", "final_kwh": "1350", "initial_kwh": "0.4",
+    "photo_ref": "field-app/photos/77.jpg",
+}  # fmt: skip
+AT = datetime(2026, 11, 20, 4, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def smart_site(site: Site, session: Any, add_hes: Any, hes_sim: Any) -> Site:
+    from service.assets.moves import move
+    from service.masterdata.models import Meter
+
+    add_hes("HES-A", hes_sim.base_url, "json")
+    meter = Meter(serial_number="SM2", make="HPL", meter_class="smart_1ph", communication="rf",
+                  hes_code="HES-A", org_unit_id=site.orgs["DIV1"])  # fmt: skip
+    session.add(meter)
+    session.flush()
+    move(session, meter.id, "in_store", INSTALLED, ACTOR, "delivered")
+    session.commit()
+    site.ids["SM2"] = meter.id
+    return site
+
+
+def _webhook(client: FlaskClient, data: dict[str, Any], key: str) -> Any:
+    body = json.dumps({"type": "replacement.decision", "data": data}).encode()
+    stamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "X-CMDMS-Timestamp": stamp,
+               "X-CMDMS-Signature": sign(BILLING_SECRET, stamp, body), "Idempotency-Key": key}  # fmt: skip
+    return client.post("/api/v1/webhooks/billing", data=body, headers=headers)
+
+
+def _to_billing(client: FlaskClient, key: dict[str, str], run_jobs: Any, drain: Any, hes_sim: Any) -> int:
+    answer = client.post("/api/v1/replacements", json=BODY, headers=key)
+    assert answer.status_code == 202, answer.json
+    assert answer.json["state"] == "commissioning"
+    for _ in range(3):
+        drain()
+        run_jobs("default", "urgent")
+        hes_sim.wait_idle()
+    drain()
+    return int(answer.json["replacement_id"])
+
+
+def _state(session: Any, replacement_id: int) -> tuple[str, str | None]:
+    session.expire_all()
+    return session.execute(
+        text("SELECT state, reason FROM meter_replacements WHERE id = :i"), {"i": replacement_id}
+    ).one()
+
+
+def _open_meter(session: Any, consumer_id: int) -> list[str]:
+    return (
+        session.execute(
+            text(
+                "SELECT m.serial_number FROM installations i JOIN meters m ON m.id = i.meter_id"
+                " WHERE i.consumer_id = :c AND i.removed_at IS NULL"
+            ),
+            {"c": consumer_id},
+        )
+        .scalars()
+        .all()
+    )
+
+
+def test_approved_replacement_switches_the_installation_at_the_instant(
+    client: FlaskClient,
+    session: Any,
+    smart_site: Site,
+    make_api_key: Any,
+    run_jobs: Any,
+    drain: Any,
+    hes_sim: Any,
+    billing: Any,
+) -> None:
+    key = make_api_key("assets:write", system="field-app")
+    replacement_id = _to_billing(client, key, run_jobs, drain, hes_sim)
+    assert [r.action for r in hes_sim.received] == ["read"] and hes_sim.received[0].meter == "SM2"
+    assert _state(session, replacement_id) == ("awaiting_billing", None)
+    posted = billing.accepted()
+    assert [r.path for r in posted] == ["/replacements"]
+    assert posted[0].body["new_meter_serial"] == "SM2" and posted[0].body["final_kwh"] == "1350.000"
+    assert _open_meter(session, smart_site.ids["A1"]) == ["S1"]  # nothing switched before approval
+    answer = _webhook(client, {"replacement_id": replacement_id, "decision": "approved"}, "dec-1")
+    assert answer.status_code == 200, answer.json
+    drain()
+    assert _state(session, replacement_id)[0] == "done"
+    assert _open_meter(session, smart_site.ids["A1"]) == ["SM2"]
+    closed = session.execute(
+        text("SELECT removed_at, final_kwh FROM installations WHERE meter_id = :m"),
+        {"m": smart_site.ids["S1"]},
+    ).one()
+    assert closed[0] == AT and str(closed[1]) == "1350.000"
+    status = session.execute(
+        text("SELECT status FROM meter_assets WHERE meter_id = :m"), {"m": smart_site.ids["SM2"]}
+    )
+    assert status.scalar_one() == "installed"
+    replay = _webhook(client, {"replacement_id": replacement_id, "decision": "approved"}, "dec-1")
+    assert replay.status_code == 200  # the receipt's answer again; nothing runs twice
+    assert _open_meter(session, smart_site.ids["A1"]) == ["SM2"]
+
+
+def test_billing_rejection_becomes_a_work_item_with_the_reason_and_nothing_switches(
+    client: FlaskClient,
+    session: Any,
+    smart_site: Site,
+    make_api_key: Any,
+    run_jobs: Any,
+    drain: Any,
+    hes_sim: Any,
+    billing: Any,
+) -> None:
+    key = make_api_key("assets:write", system="field-app")
+    replacement_id = _to_billing(client, key, run_jobs, drain, hes_sim)
+    no_reason = _webhook(client, {"replacement_id": replacement_id, "decision": "rejected"}, "dec-0")
+    assert (no_reason.status_code, no_reason.json["error"]) == (422, "invalid_field")
+    reason = "Final read 1350 disagrees with the photo (1305)"
+    answer = _webhook(
+        client, {"replacement_id": replacement_id, "decision": "rejected", "reason": reason}, "dec-2"
+    )
+    assert answer.status_code == 200, answer.json
+    assert _state(session, replacement_id) == ("rejected", reason)
+    instance_id = session.execute(
+        text("SELECT instance_id FROM meter_replacements WHERE id = :i"), {"i": replacement_id}
+    ).scalar_one()
+    items = open_items(instance_id)
+    assert [(i.bpmn_id, i.candidate_group) for i in items] == [("rejected_replacement", "field_officer")]
+    assert items[0].data["decision"] == {"ok": False, "reason": reason}
+    assert _open_meter(session, smart_site.ids["A1"]) == ["S1"]
+    late = _webhook(client, {"replacement_id": replacement_id, "decision": "approved"}, "dec-3")
+    assert (late.status_code, late.json["error"]) == (409, "not_awaiting_billing")
+
+
+def test_billing_called_twice_with_one_idempotency_key_stores_and_acts_once(
+    client: FlaskClient,
+    session: Any,
+    smart_site: Site,
+    make_api_key: Any,
+    run_jobs: Any,
+    drain: Any,
+    hes_sim: Any,
+    billing: Any,
+) -> None:
+    key = make_api_key("assets:write", system="field-app")
+    _to_billing(client, key, run_jobs, drain, hes_sim)
+    first = billing.requests[-1]
+    # A worker that died after billing answered runs the item again: the same key goes out.
+    context = OperationContext(0, "post_to_billing", first.idempotency_key, 2)
+    again = billing_post({"path": "/replacements", "body": first.body}, context)
+    assert len(billing.requests) == 2
+    assert billing.requests[0].idempotency_key == billing.requests[1].idempotency_key
+    assert len(billing.answers) == 1  # billing stored (and acted on) one replacement
+    assert again["billing_reference"] == billing.answers[first.idempotency_key]["billing_reference"]
+
+
+def test_a_meter_that_does_not_answer_goes_back_to_the_field_officer(
+    client: FlaskClient,
+    session: Any,
+    smart_site: Site,
+    make_api_key: Any,
+    run_jobs: Any,
+    drain: Any,
+    hes_sim: Any,
+    billing: Any,
+) -> None:
+    hes_sim.outcome = "meter_offline"
+    key = make_api_key("assets:write", system="field-app")
+    replacement_id = _to_billing(client, key, run_jobs, drain, hes_sim)
+    state, reason = _state(session, replacement_id)
+    assert state == "rejected" and reason is not None and "meter_offline" in reason
+    assert billing.requests == []  # never posted
+    instance_id = session.execute(
+        text("SELECT instance_id FROM meter_replacements WHERE id = :i"), {"i": replacement_id}
+    ).scalar_one()
+    assert [i.bpmn_id for i in open_items(instance_id)] == ["rejected_replacement"]
+
+
+def test_a_smart_report_for_a_scalar_new_meter_is_refused_and_starts_nothing(
+    client: FlaskClient, session: Any, smart_site: Site, make_api_key: Any
+) -> None:
+    key = make_api_key("assets:write", system="field-app")
+    answer = client.post("/api/v1/replacements", json={**BODY, "new_meter_serial": "N1"}, headers=key)
+    assert (answer.status_code, answer.json["error"]) == (422, "not_smart")
+    assert session.execute(text("SELECT count(*) FROM process_instances")).scalar_one() == 0
