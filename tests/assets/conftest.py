@@ -8,6 +8,8 @@ NI is issued (not in store). "Now" is Tuesday 1 December 2026, 11:00 IST.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,12 +17,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
+from integrations.billing.client import sign
 from service.audit.log import Actor
 from tests.commands.conftest import add_hes, hes_sim, live_url  # noqa: F401  (shared fixtures)
 from tests.consumption.conftest import scalar_batch as scalar_reads
 from tests.disconnections.conftest import TUESDAY_11_IST, clock  # noqa: F401  (shared fixture)
-from tests.processes.conftest import billing, drain  # noqa: F401  (shared fixtures)
+from tests.processes.conftest import BILLING_SECRET, billing, drain  # noqa: F401  (shared fixtures)
 
 NOW = TUESDAY_11_IST
 INSTALLED = datetime(2026, 1, 1, tzinfo=UTC)
@@ -86,3 +90,46 @@ def billing_key(make_api_key: Callable[..., dict[str, str]]) -> dict[str, str]:
 @pytest.fixture
 def urjas_key(make_api_key: Callable[..., dict[str, str]]) -> dict[str, str]:
     return make_api_key("assets:write", system="urjas")
+
+
+@pytest.fixture
+def smart_site(site: Site, session: Any, request: pytest.FixtureRequest) -> Site:
+    """The site plus HES-A (the command simulator, calling back a live server) and SM2, a smart
+    meter behind it in store."""
+    from service.assets.moves import move
+    from service.masterdata.models import Meter
+
+    add, simulator = request.getfixturevalue("add_hes"), request.getfixturevalue("hes_sim")
+
+    add("HES-A", simulator.base_url, "json")
+    meter = Meter(serial_number="SM2", make="HPL", meter_class="smart_1ph", communication="rf",
+                  hes_code="HES-A", org_unit_id=site.orgs["DIV1"])  # fmt: skip
+    session.add(meter)
+    session.flush()
+    move(session, meter.id, "in_store", INSTALLED, ACTOR, "delivered")
+    session.commit()
+    site.ids["SM2"] = meter.id
+    return site
+
+
+def post_decision(client: FlaskClient, data: dict[str, Any], key: str) -> Any:
+    body = json.dumps({"type": "replacement.decision", "data": data}).encode()
+    stamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "X-CMDMS-Timestamp": stamp,
+               "X-CMDMS-Signature": sign(BILLING_SECRET, stamp, body), "Idempotency-Key": key}  # fmt: skip
+    return client.post("/api/v1/webhooks/billing", data=body, headers=headers)
+
+
+def submit_to_billing(
+    client: FlaskClient, key: dict[str, str], run_jobs: Any, run_outbox: Any, hes: Any, body: dict[str, Any]
+) -> int:
+    """POST a smart replacement and run HES and outbox until the posting reached billing."""
+    answer = client.post("/api/v1/replacements", json=body, headers=key)
+    assert answer.status_code == 202, answer.json
+    assert answer.json["state"] == "commissioning"
+    for _ in range(3):
+        run_outbox()
+        run_jobs("default", "urgent")
+        hes.wait_idle()
+    run_outbox()
+    return int(answer.json["replacement_id"])

@@ -5,19 +5,14 @@ webhook approves (installation switched at the instant) or rejects (a work item 
 
 from __future__ import annotations
 
-import json
-import time
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from integrations.billing.client import sign
 from service.processes.operations import OperationContext, billing_post
-from tests.assets.conftest import ACTOR, INSTALLED, Site
-from tests.processes.conftest import BILLING_SECRET
+from tests.assets.conftest import Site, post_decision, submit_to_billing
 from tests.processes.helpers import open_items
 
 BODY = {
@@ -26,42 +21,6 @@ BODY = {
     "photo_ref": "field-app/photos/77.jpg",
 }  # fmt: skip
 AT = datetime(2026, 11, 20, 4, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def smart_site(site: Site, session: Any, add_hes: Any, hes_sim: Any) -> Site:
-    from service.assets.moves import move
-    from service.masterdata.models import Meter
-
-    add_hes("HES-A", hes_sim.base_url, "json")
-    meter = Meter(serial_number="SM2", make="HPL", meter_class="smart_1ph", communication="rf",
-                  hes_code="HES-A", org_unit_id=site.orgs["DIV1"])  # fmt: skip
-    session.add(meter)
-    session.flush()
-    move(session, meter.id, "in_store", INSTALLED, ACTOR, "delivered")
-    session.commit()
-    site.ids["SM2"] = meter.id
-    return site
-
-
-def _webhook(client: FlaskClient, data: dict[str, Any], key: str) -> Any:
-    body = json.dumps({"type": "replacement.decision", "data": data}).encode()
-    stamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json", "X-CMDMS-Timestamp": stamp,
-               "X-CMDMS-Signature": sign(BILLING_SECRET, stamp, body), "Idempotency-Key": key}  # fmt: skip
-    return client.post("/api/v1/webhooks/billing", data=body, headers=headers)
-
-
-def _to_billing(client: FlaskClient, key: dict[str, str], run_jobs: Any, drain: Any, hes_sim: Any) -> int:
-    answer = client.post("/api/v1/replacements", json=BODY, headers=key)
-    assert answer.status_code == 202, answer.json
-    assert answer.json["state"] == "commissioning"
-    for _ in range(3):
-        drain()
-        run_jobs("default", "urgent")
-        hes_sim.wait_idle()
-    drain()
-    return int(answer.json["replacement_id"])
 
 
 def _state(session: Any, replacement_id: int) -> tuple[str, str | None]:
@@ -96,14 +55,14 @@ def test_approved_replacement_switches_the_installation_at_the_instant(
     billing: Any,
 ) -> None:
     key = make_api_key("assets:write", system="field-app")
-    replacement_id = _to_billing(client, key, run_jobs, drain, hes_sim)
+    replacement_id = submit_to_billing(client, key, run_jobs, drain, hes_sim, BODY)
     assert [r.action for r in hes_sim.received] == ["read"] and hes_sim.received[0].meter == "SM2"
     assert _state(session, replacement_id) == ("awaiting_billing", None)
     posted = billing.accepted()
     assert [r.path for r in posted] == ["/replacements"]
     assert posted[0].body["new_meter_serial"] == "SM2" and posted[0].body["final_kwh"] == "1350.000"
     assert _open_meter(session, smart_site.ids["A1"]) == ["S1"]  # nothing switched before approval
-    answer = _webhook(client, {"replacement_id": replacement_id, "decision": "approved"}, "dec-1")
+    answer = post_decision(client, {"replacement_id": replacement_id, "decision": "approved"}, "dec-1")
     assert answer.status_code == 200, answer.json
     drain()
     assert _state(session, replacement_id)[0] == "done"
@@ -117,7 +76,7 @@ def test_approved_replacement_switches_the_installation_at_the_instant(
         text("SELECT status FROM meter_assets WHERE meter_id = :m"), {"m": smart_site.ids["SM2"]}
     )
     assert status.scalar_one() == "installed"
-    replay = _webhook(client, {"replacement_id": replacement_id, "decision": "approved"}, "dec-1")
+    replay = post_decision(client, {"replacement_id": replacement_id, "decision": "approved"}, "dec-1")
     assert replay.status_code == 200  # the receipt's answer again; nothing runs twice
     assert _open_meter(session, smart_site.ids["A1"]) == ["SM2"]
 
@@ -133,11 +92,11 @@ def test_billing_rejection_becomes_a_work_item_with_the_reason_and_nothing_switc
     billing: Any,
 ) -> None:
     key = make_api_key("assets:write", system="field-app")
-    replacement_id = _to_billing(client, key, run_jobs, drain, hes_sim)
-    no_reason = _webhook(client, {"replacement_id": replacement_id, "decision": "rejected"}, "dec-0")
+    replacement_id = submit_to_billing(client, key, run_jobs, drain, hes_sim, BODY)
+    no_reason = post_decision(client, {"replacement_id": replacement_id, "decision": "rejected"}, "dec-0")
     assert (no_reason.status_code, no_reason.json["error"]) == (422, "invalid_field")
     reason = "Final read 1350 disagrees with the photo (1305)"
-    answer = _webhook(
+    answer = post_decision(
         client, {"replacement_id": replacement_id, "decision": "rejected", "reason": reason}, "dec-2"
     )
     assert answer.status_code == 200, answer.json
@@ -149,7 +108,7 @@ def test_billing_rejection_becomes_a_work_item_with_the_reason_and_nothing_switc
     assert [(i.bpmn_id, i.candidate_group) for i in items] == [("rejected_replacement", "field_officer")]
     assert items[0].data["decision"] == {"ok": False, "reason": reason}
     assert _open_meter(session, smart_site.ids["A1"]) == ["S1"]
-    late = _webhook(client, {"replacement_id": replacement_id, "decision": "approved"}, "dec-3")
+    late = post_decision(client, {"replacement_id": replacement_id, "decision": "approved"}, "dec-3")
     assert (late.status_code, late.json["error"]) == (409, "not_awaiting_billing")
 
 
@@ -164,7 +123,7 @@ def test_billing_called_twice_with_one_idempotency_key_stores_and_acts_once(
     billing: Any,
 ) -> None:
     key = make_api_key("assets:write", system="field-app")
-    _to_billing(client, key, run_jobs, drain, hes_sim)
+    submit_to_billing(client, key, run_jobs, drain, hes_sim, BODY)
     first = billing.requests[-1]
     # A worker that died after billing answered runs the item again: the same key goes out.
     context = OperationContext(0, "post_to_billing", first.idempotency_key, 2)
@@ -187,7 +146,7 @@ def test_a_meter_that_does_not_answer_goes_back_to_the_field_officer(
 ) -> None:
     hes_sim.outcome = "meter_offline"
     key = make_api_key("assets:write", system="field-app")
-    replacement_id = _to_billing(client, key, run_jobs, drain, hes_sim)
+    replacement_id = submit_to_billing(client, key, run_jobs, drain, hes_sim, BODY)
     state, reason = _state(session, replacement_id)
     assert state == "rejected" and reason is not None and "meter_offline" in reason
     assert billing.requests == []  # never posted
