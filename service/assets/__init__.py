@@ -25,5 +25,10 @@ def init_app(app: Flask) -> None:
     register_handler("assets.replacement_decision", smart.decision_handler)
     if smart.on_commands_finished not in FINISHED_LISTENERS:
         FINISHED_LISTENERS.append(smart.on_commands_finished)
+    from service.assets import views
+    from service.web.nav import register_nav
+
+    app.register_blueprint(views.bp)
+    register_nav("Assets", "assets.search", order=13)
     csrf.exempt(assets_api.bp)
     api.register_blueprint(assets_api.bp)

@@ -108,3 +108,20 @@ def meter_serials(session: Session, meter_ids: list[int]) -> dict[int, str]:
     return dict(
         session.execute(select(Meter.id, Meter.serial_number).where(Meter.id.in_(meter_ids))).tuples().all()
     )
+
+
+def installations_of(session: Session, meter_id: int) -> list[dict[str, object]]:
+    """Every installation of the meter, newest first, with the consumer's IVRS number."""
+    rows = session.execute(
+        select(
+            Installation.installed_at,
+            Installation.removed_at,
+            Installation.initial_kwh,
+            Installation.final_kwh,
+            Consumer.ivrs_number,
+        )
+        .outerjoin(Consumer, Consumer.id == Installation.consumer_id)
+        .where(Installation.meter_id == meter_id)
+        .order_by(Installation.installed_at.desc())
+    ).mappings()
+    return [dict(r) for r in rows]

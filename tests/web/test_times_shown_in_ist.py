@@ -86,6 +86,8 @@ def _page_urls(app: Flask) -> list[tuple[str, str]]:
         "processes.instance": [f"/processes/{i}" for i in instance_ids],
         "disconnections.part": [f"/disconnections/parts/{i}" for i in part_ids],
         "disconnections.confirm_page": [f"/disconnections/parts/{i}/confirm" for i in part_ids],
+        "assets.history": [f"/assets/{meter.serial_number}/history"],
+        "assets.purchase_order": [],  # the demo has no purchase orders (tests/assets/test_asset_pages.py)
     }
     extra = {
         "vee.readings": [f"/vee/readings?meter={meter.serial_number}&day={day.isoformat()}"],
