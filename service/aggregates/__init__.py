@@ -31,6 +31,11 @@ def init_app(app: Flask) -> None:
     from service.readings.hooks import register_validator
 
     register_validator(refresh_batch_network)
+    from service.aggregates.meters import refresh_scalar_reads
+    from service.masterdata.hooks import on_installations_changed
+
+    # A replacement sent as master data changes which installation later reads fall in.
+    on_installations_changed(refresh_scalar_reads)
     # Master data can change links after the fact (a DT moved retroactively): the network-days
     # of the recent past are rebuilt nightly, so reports follow within a day.
     register_periodic("aggregates.network_recent", 86_400, jobs.rebuild_recent_network, queue="bulk")

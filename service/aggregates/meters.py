@@ -4,7 +4,7 @@ and a span of local days; every statement carries the span so partitions prune."
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -156,7 +156,7 @@ INSERT INTO agg_scalar_read AS a (meter_id, read_at, month, org_unit_id, reading
   consumption_kwh, reading_status, quality, updated_at)
 SELECT r.meter_id, r.read_at, date_trunc('month', r.read_at AT TIME ZONE '{IST}')::date,
   m.org_unit_id, r.value, p.read_at,
-  CASE WHEN r.value IS NOT NULL AND r.quality <> 'failed'
+  CASE WHEN r.value IS NOT NULL AND r.quality <> 'failed' AND coalesce(p.value, i.initial_kwh) IS NOT NULL
     THEN greatest(r.value - coalesce(p.value, i.initial_kwh), 0) * m.multiplying_factor END,
   coalesce(r.reading_status, 'normal'), r.quality, now()
 FROM register_reads r
@@ -234,3 +234,12 @@ def refresh_meters(
         scalar,
     )
     return int(written)
+
+
+def refresh_scalar_reads(session: Session, meter_ids: list[int], since: datetime) -> None:
+    """Recount the scalar reads of `meter_ids` after `since` (their installations changed: a read's
+    consumption depends on the installation it falls in). Only `agg_scalar_read` is touched."""
+    end = datetime.now(UTC) + SCALAR_FOLLOW
+    params = {"ids": meter_ids, "start": since - timedelta(seconds=1), "lookback": since - SCALAR_LOOKBACK,
+              "scalar_end": end}  # fmt: skip
+    session.execute(text(_SCALAR_SQL), params)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from service.audit.log import Actor, record_many
 from service.masterdata.batch import UpsertResult, bulk_update, ids_by_code, lock_entity, validate_rows
 from service.masterdata.entities import REFERENCE_NAMES, REFERENCES
+from service.masterdata.hooks import installations_changed
 from service.masterdata.models import Consumer, Dtr, Feeder, Installation, Meter
 from service.masterdata.schemas import InstallationRow
 
@@ -164,6 +165,11 @@ def upsert_installations(
     bulk_update(session, Installation, [u for u in updates.values() if u.get("removed_at") is None])
     if inserts:
         session.execute(insert(Installation), inserts)
+    changed = [(i["meter_id"], i["installed_at"]) for i in inserts]
+    changed += [(h["meter_id"], h["removed_at"]) for past in history.values() for h in past
+                if h.get("id") in {u["id"] for u in closes}]  # fmt: skip
+    if changed:
+        installations_changed(session, sorted({m for m, _ in changed}), min(at for _, at in changed))
     record_many(session, actor, "create", "installation", audit_created)
     record_many(session, actor, "update", "installation", audit_updated)
     return result

@@ -51,3 +51,32 @@ def test_a_stored_final_read_makes_the_aggregate_sum_equal_the_consumers_consump
     assert aggregate_total == series.total_kwh == Decimal(1595)
     august = next(b for b in series.buckets if b.first_day == date(2026, 8, 1))
     assert august.kwh == Decimal(200) and august.scalar_reads == 2  # counted once, not twice
+
+
+def test_a_replacement_sent_as_master_data_after_the_reads_recounts_the_aggregate(
+    session: Any, people: Consumers, ingest_and_validate: Any
+) -> None:
+    from sqlalchemy import update
+
+    from service.audit.log import Actor
+    from service.masterdata.models import Installation
+    from service.masterdata.upsert import upsert
+
+    # RS2 reads arrive while master data still shows RS1 open and RS2 nowhere installed.
+    session.execute(update(Installation).where(Installation.meter_id == people.ids["RS1"]).values(removed_at=None,
+                                                                                                final_kwh=None))  # fmt: skip
+    session.execute(text("DELETE FROM installations WHERE meter_id = :m"), {"m": people.ids["RS2"]})
+    session.commit()
+    ingest_and_validate(
+        scalar_batch([("RS2", "2026-09-05T06:30:00", 85.0), ("RS2", "2026-10-05T06:30:00", 205.0)])
+    )
+    assert _agg(session, [people.ids["RS2"]]) == [("2026-09-05", None), ("2026-10-05", 120.0)]
+    result = upsert(
+        session(), "installations",
+        [{"meter_serial": "RS2", "ivrs_number": "RC3", "installed_at": SCALAR_REPLACED_AT.isoformat(),
+          "initial_kwh": "5", "previous_final_kwh": "1300"}],
+        Actor("system", "billing"), None,
+    )  # fmt: skip
+    assert result.created == 1 and not result.rejected, result.as_dict()
+    session.commit()
+    assert _agg(session, [people.ids["RS2"]]) == [("2026-09-05", 80.0), ("2026-10-05", 120.0)]
