@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -122,7 +123,14 @@ class MeterReplacement(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint(f"kind IN {REPLACEMENT_KINDS}", name="replacement_kind"),
         CheckConstraint(f"state IN {REPLACEMENT_STATES}", name="replacement_state"),
         CheckConstraint("old_meter_id <> new_meter_id", name="two_meters"),
-        # The same old meter is taken off once at an instant: a re-sent report finds this row.
-        UniqueConstraint("old_meter_id", "replaced_at", name="uq_meter_replacements_old_at"),
+        # The same old meter is taken off once at an instant: a re-sent report finds this row. A
+        # rejected (or failed) one does not count, so the corrected report can be sent again.
+        Index(
+            "uq_meter_replacements_old_at_live",
+            "old_meter_id",
+            "replaced_at",
+            unique=True,
+            postgresql_where=text("state NOT IN ('rejected', 'failed')"),
+        ),  # fmt: skip
         Index("ix_meter_replacements_old", "old_meter_id"),
     )

@@ -93,7 +93,9 @@ def check_report(
         return _refused(Refusal("replaced_at", "in_future", "the replacement instant is in the future"))
     same = session.scalars(
         select(MeterReplacement).where(
-            MeterReplacement.old_meter_id == old.meter_id, MeterReplacement.replaced_at == report.replaced_at
+            MeterReplacement.old_meter_id == old.meter_id,
+            MeterReplacement.replaced_at == report.replaced_at,
+            MeterReplacement.state.not_in(("rejected", "failed")),
         )
     ).first()
     if same is not None:

@@ -110,6 +110,10 @@ def test_billing_rejection_becomes_a_work_item_with_the_reason_and_nothing_switc
     assert _open_meter(session, smart_site.ids["A1"]) == ["S1"]
     late = post_decision(client, {"replacement_id": replacement_id, "decision": "approved"}, "dec-3")
     assert (late.status_code, late.json["error"]) == (409, "not_awaiting_billing")
+    # The corrected report for the same instant is taken again (the rejected one is kept as it was).
+    again = client.post("/api/v1/replacements", json={**BODY, "final_kwh": "1305"}, headers=key)
+    assert again.status_code == 202 and again.json["replacement_id"] != replacement_id
+    assert _state(session, replacement_id) == ("rejected", reason)
 
 
 def test_billing_called_twice_with_one_idempotency_key_stores_and_acts_once(
