@@ -12,6 +12,9 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from tests.commands.conftest import add_hes  # noqa: F401  (shared fixtures)
+from tests.disconnections.conftest import clock, world  # noqa: F401
+from tests.notifications.conftest import engine, sms_only, twilio  # noqa: F401
 from tests.processes.conftest import discom, org, processes_app  # noqa: F401  (shared fixtures)
 from tests.web.conftest import refused_rule_file  # noqa: F401
 

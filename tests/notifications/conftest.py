@@ -63,6 +63,15 @@ def wired(engine: NotificationEngine, twilio: TwilioStandIn, fcm: FcmStandIn) ->
 
 
 @pytest.fixture
+def sms_only(engine: NotificationEngine, twilio: TwilioStandIn) -> NotificationEngine:
+    """SMS alone through the real twilio SDK to its stand-in. For browser tests: firebase-admin's
+    close (in `wired`) calls asyncio.run, which cannot run while Playwright's loop is open."""
+    engine.sms = TwilioSms(ACCOUNT_SID, AUTH_TOKEN, "+15005550006", base_url=twilio.url)
+    engine.twilio_auth_token = AUTH_TOKEN
+    return engine
+
+
+@pytest.fixture
 def org_unit(session: Any) -> int:
     from service.masterdata.models import OrgUnit
 
