@@ -15,6 +15,7 @@ from service.auth.guards import current_principal, require
 from service.auth.scoping import can_see
 from service.commands import relay_events, replies, views_data
 from service.extensions import db
+from service.unit_of_work import unit_of_work
 
 bp = Blueprint(
     "hes_commands_api", __name__, url_prefix="/api/v1/hes", description="HES commands and callbacks"
@@ -39,13 +40,13 @@ def post_callback() -> Any:
         fail(422, "no_outcomes", "The callback names no command outcome or relay event.")
     session = db.session()
     now = datetime.now(UTC)
-    result = replies.record(session, outcomes, body, request.content_type, now)
-    # Relay events are meter events whether or not they answer one of our commands.
-    events = relay_events.store_relay_events(session, outcomes, current_principal().actor, now)
-    if result.unknown and not result.applied and not result.duplicates and events is None:
-        session.rollback()
-        fail(404, "unknown_command", "No command has these ids.", command_ids=result.unknown[:100])
-    session.commit()
+    with unit_of_work(session) as uow:
+        result = replies.record(session, outcomes, body, request.content_type, now)
+        # Relay events are meter events whether or not they answer one of our commands.
+        events = relay_events.store_relay_events(session, outcomes, current_principal().actor, now)
+        if result.unknown and not result.applied and not result.duplicates and events is None:
+            fail(404, "unknown_command", "No command has these ids.", command_ids=result.unknown[:100])
+        uow.commit()
     answer: dict[str, Any] = {"applied": result.applied, "duplicates": result.duplicates,
                               "unknown": result.unknown[:100]}  # fmt: skip
     if events is not None:

@@ -15,6 +15,7 @@ from integrations.canonical import CanonicalBatch
 from integrations.hes.replies import RELAY_STATES, Outcome
 from integrations.parsing import EventBuilder, iso_to_epoch_one, now_epoch
 from service.audit.log import Actor
+from service.masterdata.supply import hes_code_of_meters
 from service.readings.ingest import IngestResult, ingest_batch
 
 RELAY_CODES = {state: code for code, state in RELAY_STATES.items()}
@@ -51,7 +52,10 @@ def store_relay_events(
         )  # fmt: skip
     if not events.rows:
         return None
-    batch = CanonicalBatch(source=f"hes:{actor.name}"[:64])
+    # Stored under the HES's own code (master data), as its pushed events are; the API key's
+    # system name only when none of the meters is known to be behind a HES.
+    hes_code = hes_code_of_meters(session, (o.meter for o in outcomes if o.kind == "relay_event" and o.meter))
+    batch = CanonicalBatch(source=f"hes:{hes_code or actor.name}"[:64])
     batch.events = events.build(batch.rejects, now_epoch())
     result = ingest_batch(session, batch, actor=actor)
     meters = (

@@ -153,3 +153,17 @@ def supply_points() -> Subquery:
         .outerjoin(dtr_feeder, dtr_feeder.id == DtrFeederLink.feeder_id)
         .subquery("supply_points")
     )
+
+
+def hes_code_of_meters(session: Session, serials: Iterable[str]) -> str | None:
+    """The HES the given meters are behind (the most common code if they differ); None if none is."""
+    wanted = sorted(set(serials))
+    if not wanted:
+        return None
+    return session.scalar(
+        select(Meter.hes_code)
+        .where(Meter.serial_number.in_(wanted), Meter.hes_code.is_not(None))
+        .group_by(Meter.hes_code)
+        .order_by(func.count().desc(), Meter.hes_code)
+        .limit(1)
+    )

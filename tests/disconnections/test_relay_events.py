@@ -43,7 +43,8 @@ def test_relay_events_are_stored_as_meter_events_and_set_supply_status_by_event_
     answer = client.post(URL, json=cut, headers=hes)
     assert answer.status_code == 200, answer.get_json()
     assert (answer.get_json()["unknown"], answer.get_json()["events"]["stored"]) == (["meter SM100000"], 1)
-    assert _events(session, serial) == [(301, datetime(2026, 12, 1, 5, 30, tzinfo=UTC), "hes:hes-a")]
+    # Stored under the HES's code in master data (HES-A), not the API key's system name.
+    assert _events(session, serial) == [(301, datetime(2026, 12, 1, 5, 30, tzinfo=UTC), "hes:HES-A")]
     assert _supply(session, ivrs) == "disconnected"
 
     # The same event again: unchanged, nothing new.
@@ -82,6 +83,7 @@ def test_hostile_or_unknown_relay_events_are_refused_or_quarantined(
     stranger = {"event": {"meter": "NOT-OURS", "code": 301, "at": "2026-12-01T11:00:00+05:30"}}
     answer = client.post(URL, json=stranger, headers=hes)
     assert answer.status_code == 200 and answer.get_json()["events"]["quarantined"] == 1
+    # A meter behind no known HES: the events are stored under the calling system's name.
     assert session.scalar(select(IngestBatch.source).order_by(IngestBatch.id.desc()).limit(1)) == "hes:hes-a"
     # Not logged in as a HES: refused before anything is read.
     assert client.post(URL, json=stranger).status_code == 401
