@@ -22,6 +22,7 @@ AREAS = (
     "vee",
     "aggregates",
     "energy_audit",
+    "outages",
     "reports",
     # before processes: it checks the BPMN files against the operations registered by then
     "commands",
