@@ -3,6 +3,7 @@ meter installed on it: `consumption(session, consumer_id, period, today)`."""
 
 from __future__ import annotations
 
+from service.consumption.daily import consumer_days_cte
 from service.consumption.periods import CURRENT, PERIODS, REPORTS, DayRange, buckets
 from service.consumption.series import Bucket, Series, consumption
 from service.consumption.tariffs import Tariff, tariff_for
@@ -16,6 +17,7 @@ __all__ = [
     "Series",
     "Tariff",
     "buckets",
+    "consumer_days_cte",
     "consumption",
     "tariff_for",
 ]

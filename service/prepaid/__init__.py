@@ -13,4 +13,7 @@ __all__ = ["LedgerError", "ModeChange", "Posted", "balance", "post", "reverse", 
 
 
 def init_app(app: Flask) -> None:
-    from service.prepaid import models  # noqa: F401  (registers the tables)
+    from service.ops.periodic import register_periodic
+    from service.prepaid import jobs, models  # noqa: F401  (models registers the tables)
+
+    register_periodic("prepaid.daily_deduction", 3600, jobs.daily_deduction, queue="bulk")
