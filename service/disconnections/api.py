@@ -14,6 +14,7 @@ from service.disconnections import flow, intake, listing
 from service.disconnections.flow import StepRefused
 from service.extensions import db
 from service.masterdata.supply import consumers_by_ivrs
+from service.notifications import otp
 from service.unit_of_work import unit_of_work
 
 systems_bp = Blueprint("disconnections_api", __name__, url_prefix="/api/v1", description="DO and RC lists")
@@ -61,11 +62,14 @@ def post_payment() -> Any:
         fail(422, "invalid_field", "ivrs_number is required.", field="ivrs_number")
     reference = str(body.get("reference") or "")[:64]
     session = db.session()
-    facts = consumers_by_ivrs(session, [body["ivrs_number"]]).get(body["ivrs_number"])
-    if facts is None:
-        fail(404, "unknown_consumer", "No consumer has this IVRS number.", field="ivrs_number")
-    cancelled = flow.cancel_for_payment(session, current_principal(), facts.consumer_id, reference, _now())
-    session.commit()
+    with unit_of_work(session) as uow:
+        facts = consumers_by_ivrs(session, [body["ivrs_number"]]).get(body["ivrs_number"])
+        if facts is None:
+            fail(404, "unknown_consumer", "No consumer has this IVRS number.", field="ivrs_number")
+        cancelled = flow.cancel_for_payment(
+            session, current_principal(), facts.consumer_id, reference, _now()
+        )
+        uow.commit()
     return {"cancelled_orders": cancelled}
 
 
@@ -94,11 +98,12 @@ def post_drops(part_id: int) -> Any:
     if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
         fail(422, "invalid_field", "order_ids: a list of order ids.", field="order_ids")
     session = db.session()
-    try:
-        dropped = flow.drop(session, current_principal(), part_id, ids, str(body.get("reason") or ""))
-    except StepRefused as exc:
-        _refused(exc)
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            dropped = flow.drop(session, current_principal(), part_id, ids, str(body.get("reason") or ""))
+        except StepRefused as exc:
+            _refused(exc)
+        uow.commit()
     return {"dropped": dropped}
 
 
@@ -107,11 +112,12 @@ def post_drops(part_id: int) -> Any:
 def post_approve(part_id: int) -> Any:
     body = request.get_json(silent=True) or {}
     session = db.session()
-    try:
-        part = flow.approve(session, current_principal(), part_id, str(body.get("remarks") or ""), _now())
-    except StepRefused as exc:
-        _refused(exc)
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            part = flow.approve(session, current_principal(), part_id, str(body.get("remarks") or ""), _now())
+        except StepRefused as exc:
+            _refused(exc)
+        uow.commit()
     return {"part_id": part.id, "state": part.state}
 
 
@@ -119,11 +125,14 @@ def post_approve(part_id: int) -> Any:
 @require("disconnections:write", roles=("control_centre",))
 def post_otp(part_id: int) -> Any:
     session = db.session()
-    try:
-        issued = flow.send_otp(session, current_principal(), part_id, _now())
-    except StepRefused as exc:
-        _refused(exc)
-    session.commit()
+    with unit_of_work(session) as uow:
+        try:
+            issued = flow.send_otp(session, current_principal(), part_id, _now())
+        except StepRefused as exc:
+            _refused(exc)
+        except otp.OtpLimitReached as exc:
+            fail(429, "otp_limit", str(exc), retry_after_seconds=exc.retry_after_seconds)
+        uow.commit()
     return {"otp_id": issued.otp_id, "expires_at": issued.expires_at.isoformat()}
 
 
@@ -132,11 +141,12 @@ def post_otp(part_id: int) -> Any:
 def post_confirm(part_id: int) -> Any:
     body = request.get_json(silent=True) or {}
     session = db.session()
-    try:
-        result = flow.confirm(session, current_principal(), part_id, str(body.get("otp") or ""), _now())
-    except StepRefused as exc:
-        _refused(exc)
-    session.commit()  # a wrong code counts: the attempt is kept
+    with unit_of_work(session) as uow:
+        try:
+            result = flow.confirm(session, current_principal(), part_id, str(body.get("otp") or ""), _now())
+        except StepRefused as exc:
+            _refused(exc)
+        uow.commit()  # a wrong code counts: the attempt is kept
     if not result.ok:
         locked = result.reason in ("attempts_exhausted",) or result.attempts_left == 0
         fail(422, "otp_" + result.reason, "The OTP is locked: request a new one." if locked

@@ -237,3 +237,30 @@ def test_the_pages_speak_hindi_to_a_person_who_chose_it(
     assert '<html lang="hi">' in page and "डीओ सूची का सत्यापन" in page and "सूची स्वीकृत करें" in page
     otp_page = _text(staff("authority").get(f"/disconnections/parts/{parts['DIV1']}/confirm"))
     assert "ओटीपी से विच्छेदन की पुष्टि करें" in otp_page
+
+
+def test_a_fourth_otp_within_the_window_is_refused_on_the_page_and_the_api_not_a_500(
+    session: Any, client: Any, make_api_key: Any, world: World, staff: Any, clock: Any, add_hes: Any,
+    wired: Any, twilio: Any,
+) -> None:  # fmt: skip
+    add_hes("HES-A", "http://127.0.0.1:9", "json")
+    parts = _post_list(client, make_api_key("disconnections:write"), world)
+    part_id = parts["DIV1"]
+    officer = staff("officer1")
+    officer.client.post(f"/disconnections/parts/{part_id}/approve", data={"csrf_token": officer.token})
+    authority = staff("authority")
+    for _ in range(3):
+        sent = authority.client.post(
+            f"/disconnections/parts/{part_id}/otp", data={"csrf_token": authority.token}
+        )
+        assert sent.status_code == 302
+    fourth = authority.client.post(
+        f"/disconnections/parts/{part_id}/otp", data={"csrf_token": authority.token}
+    )
+    assert fourth.status_code == 302
+    assert "3 codes for this disconnection part in 15 minutes" in _text(
+        authority.get(f"/disconnections/parts/{part_id}/confirm")
+    )
+    refused = authority.post(f"/api/v1/disconnections/parts/{part_id}/otp")
+    assert (refused.status_code, refused.get_json()["error"]) == (429, "otp_limit")
+    assert refused.get_json()["retry_after_seconds"] > 0
