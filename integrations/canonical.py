@@ -35,6 +35,10 @@ INTERVAL_CHANNELS: dict[str, str] = {
     "kwh_net": "kWh",
     "pf": "",
     "frequency": "Hz",
+    # Net meters (issue 17): reactive energy while exporting, by IEC 61968-9 quadrant
+    # (Q2: export kW, import kvar; Q3: export kW, export kvar). Q1/Q4 are kvarh_lag/kvarh_lead.
+    "kvarh_q2": "kvarh",
+    "kvarh_q3": "kvarh",
 }
 # Register (cumulative) quantities of daily and billing profiles and scalar reads.
 REGISTER_CHANNELS: dict[str, str] = {
@@ -60,6 +64,8 @@ REGISTER_CHANNELS: dict[str, str] = {
     "frequency": "Hz",
     "kw": "kW",
     "kva": "kVA",
+    "kvarh_q2": "kvarh",
+    "kvarh_q3": "kvarh",
 }
 # Plausible values per channel, (low, high) in the channel's unit, checked once at ingest for
 # every source (HES JSON, CIM, CDF, SCADA, scalar reads). Generous: an HT consumer or a 33 kV
@@ -68,7 +74,8 @@ REGISTER_CHANNELS: dict[str, str] = {
 _ENERGY_PER_INTERVAL = (0.0, 1e6)
 INTERVAL_LIMITS: dict[str, tuple[float, float]] = {
     **dict.fromkeys(
-        ("kwh", "kvah", "kvarh_lag", "kvarh_lead", "kwh_export", "kvah_export"), _ENERGY_PER_INTERVAL
+        ("kwh", "kvah", "kvarh_lag", "kvarh_lead", "kwh_export", "kvah_export", "kvarh_q2", "kvarh_q3"),
+        _ENERGY_PER_INTERVAL,
     ),
     **dict.fromkeys(("voltage_r", "voltage_y", "voltage_b"), (0.0, 1000000.0)),
     **dict.fromkeys(("current_r", "current_y", "current_b"), (0.0, 100000.0)),
@@ -80,7 +87,8 @@ INTERVAL_LIMITS: dict[str, tuple[float, float]] = {
 NETWORK_LIMITS: dict[str, tuple[float, float]] = {c: (lo, hi * 10) for c, (lo, hi) in INTERVAL_LIMITS.items()}
 REGISTER_LIMITS: dict[str, tuple[float, float]] = {
     **dict.fromkeys(
-        ("kwh", "kvah", "kwh_export", "kvah_export", "kvarh_lag", "kvarh_lead"), (0.0, 1000000000000.0)
+        ("kwh", "kvah", "kwh_export", "kvah_export", "kvarh_lag", "kvarh_lead", "kvarh_q2", "kvarh_q3"),
+        (0.0, 1000000000000.0),
     ),
     "md_kw": (0.0, 1e7),
     "md_kva": (0.0, 1e7),

@@ -1,7 +1,8 @@
 """Monthly scalar meter reads from billing or the reading app (JSON or CSV), with reading status.
 
 JSON: {"message_id", "source": "billing"|"reading_app", "reads": [{"meter", "read_at", "status",
-"kwh", "kvah", "md_kw"}]}; CSV header: meter,read_at,status,kwh,kvah,md_kw (empty = absent).
+"kwh", "kvah", "md_kw", "kwh_export", "kvah_export"}]}; CSV header: meter,read_at,status,kwh,kvah,
+md_kw,kwh_export,kvah_export (empty = absent; the export registers are a net meter's own, issue 17).
 A "normal" read needs kwh; any other status (door locked, meter burnt, ...) may carry values,
 and one with no value at all becomes a status-only kwh row (value NaN = missing, stored NULL) so
 VEE's reading-status rule sees it. Also writes both forms (the simulator of the reading app).
@@ -26,7 +27,7 @@ from integrations.parsing import (
     now_epoch,
 )
 
-VALUE_FIELDS = ("kwh", "kvah", "md_kw")
+VALUE_FIELDS = ("kwh", "kvah", "md_kw", "kwh_export", "kvah_export")
 StatusOnly = tuple[str, str, int, str]  # locator, meter, read_at (epoch s), status
 CSV_COLUMNS = ("meter", "read_at", "status", *VALUE_FIELDS)
 
