@@ -23,6 +23,7 @@ AREAS = (
     "aggregates",
     "energy_audit",
     "outages",
+    "revenue",
     "reports",
     # before processes: it checks the BPMN files against the operations registered by then
     "commands",

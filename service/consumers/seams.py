@@ -26,7 +26,7 @@ class Section:
 # section -> (package, function): f(session, consumer_id, now) -> list of dicts
 SEAMS: dict[str, tuple[str, str]] = {
     "outages": ("service.outages", "outages_for_consumer"),
-    "cases": ("service.cases", "open_cases_for_consumer"),
+    "cases": ("service.revenue", "open_cases_for_consumer"),
     "orders": ("service.field_orders", "open_orders_for_consumer"),
     "prepaid": ("service.prepaid", "balance_for_consumer"),
 }

@@ -1,20 +1,23 @@
 """What a rule's `open_atr_case` action does: each registered opener gets the findings.
 
-The ATR case workflow belongs to the processes area; it registers an opener here. Without
-one, the finding row (action = open_atr_case) is the record the ATR reports read.
+Revenue protection (`service.revenue`) registers the opener that opens (or adds evidence to)
+the consumer's ATR case. The finding row (action = open_atr_case) is kept either way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from rules.engine import Evaluation
 from service.vee.loading import Meters
 
-# opener(session, rule_id, meter_id, rule_name): must be idempotent per (rule, meter, day).
-CaseOpener = Callable[[Session, str, int, str], None]
+# opener(session, rule_id, meter_id, rule_name, at): at is the meter's latest hit of the rule;
+# must be idempotent per (rule, meter, local day of `at`).
+CaseOpener = Callable[[Session, str, int, str, datetime], None]
 CASE_OPENERS: list[CaseOpener] = []
 
 
@@ -24,8 +27,16 @@ def register_case_opener(opener: CaseOpener) -> None:
 
 
 def open_cases(session: Session, evaluation: Evaluation, meters: Meters) -> int:
-    pairs = evaluation.cases()
-    for opener in CASE_OPENERS:
-        for rule, meter in pairs:
-            opener(session, rule.id, int(meters.ids[meter]), rule.name)
-    return len(pairs)
+    opened = 0
+    for finding in evaluation.findings:
+        if finding.rule.action != "open_atr_case":
+            continue
+        hits = finding.hits
+        order = np.lexsort((hits.ts, hits.meter))
+        last = np.r_[hits.meter[order][1:] != hits.meter[order][:-1], True]
+        for meter, ts in zip(hits.meter[order][last], hits.ts[order][last], strict=True):
+            opened += 1
+            at = datetime.fromtimestamp(int(ts), UTC)
+            for opener in CASE_OPENERS:
+                opener(session, finding.rule.id, int(meters.ids[int(meter)]), finding.rule.name, at)
+    return opened

@@ -153,6 +153,9 @@ def test_the_shipped_process_files_pass_the_check() -> None:
                 "reconnection.send",
                 "replacement.commission",
                 "replacement.switch",
+                "atr.record_action",
+                "atr.escalate",
+                "atr.replace_meter",
             },  # fmt: skip
             {"field_officer", "supervisor", "control_centre"},
         )
