@@ -337,6 +337,13 @@ def batch(cs: CorrelationSet, events: Sequence[Event], network: Network) -> list
     return conclude(cs, events, network)
 
 
+@dataclass(frozen=True)
+class StreamChanges:
+    opened: list[Conclusion]
+    closed: list[Conclusion]
+    withdrawn: list[Conclusion]
+
+
 class StreamCorrelator:
     """Events through durable_rules, conclusions per changed group on `advance`.
 
@@ -401,22 +408,33 @@ class StreamCorrelator:
 
     def advance(self) -> tuple[list[Conclusion], list[Conclusion]]:
         """(opened or changed, closed) since the last call, for the groups that got events."""
+        found = self.changes()
+        return found.opened, found.closed
+
+    def changes(self) -> StreamChanges:
+        """What changed since the last call, for the groups that got events: opened (or
+        changed while open), closed, and withdrawn (a late event made it part of another)."""
         changed: list[Conclusion] = []
         closed: list[Conclusion] = []
+        withdrawn: list[Conclusion] = []
         dirty, self._dirty = self._dirty, set()
         for feeder in sorted(dirty):
             events = self._by_feeder[feeder]
             now = {c.identity: c for c in conclude(self.cs, events, self.network)}
-            before = {k: v for k, v in self._last.items() if self._feeder_of(v) == feeder}
+            before = {k: v for k, v in self._last.items() if self.feeder_of(v) == feeder}
             for key, conc in now.items():
                 if before.get(key) != conc:
                     (closed if conc.ended_at is not None else changed).append(conc)
-            for key in before.keys() - now.keys():
-                del self._last[key]
+            for key in sorted(before.keys() - now.keys()):
+                withdrawn.append(self._last.pop(key))
             self._last.update(now)
-        return changed, closed
+        return StreamChanges(changed, closed, withdrawn)
 
-    def _feeder_of(self, conc: Conclusion) -> str:
+    def events_of(self, feeder: str | None) -> list[Event]:
+        """The events the stream holds for one feeder ("" or None: meters on no feeder)."""
+        return list(self._by_feeder.get(feeder or "", ()))
+
+    def feeder_of(self, conc: Conclusion) -> str:
         return self._meter_feeder.get(conc.meters[0], "")
 
     def conclusions(self) -> list[Conclusion]:

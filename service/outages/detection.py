@@ -10,6 +10,7 @@ rows; a late event or a duplicate only changes what the rules conclude from the 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from rules.correlation import CORRELATION_DIR, Conclusion, CorrelationSet, Event, Network, batch, load_file
 from service.masterdata.network import NetworkDay, network_on
 from service.outages.models import Outage, OutageMeter
-from service.readings.events import events_between
+from service.readings.events import StoredEvent, events_between
 
 RULE_FILE = CORRELATION_DIR / "outages.yaml"
 IST = timedelta(hours=5, minutes=30)
@@ -59,10 +60,12 @@ class Rebuilt:
     events: int
 
 
-class _Days:
-    def __init__(self, session: Session) -> None:
+class Days:
+    """Networks by local day, read once each (the stream keeps one across its jobs)."""
+
+    def __init__(self, session: Session, days: dict[date, NetworkDay] | None = None) -> None:
         self.session = session
-        self.days: dict[date, NetworkDay] = {}
+        self.days: dict[date, NetworkDay] = {} if days is None else days
 
     def on(self, day: date) -> NetworkDay:
         if day not in self.days:
@@ -71,13 +74,22 @@ class _Days:
 
 
 def correlation_events(
-    session: Session, cs: CorrelationSet, start: datetime, end: datetime, days: _Days
+    session: Session, cs: CorrelationSet, start: datetime, end: datetime, days: Days
 ) -> list[Event]:
     """Stored power events in [start, end) as correlation events, on the network of their day."""
+    return as_correlation_events(events_between(session, power_codes(cs), start, end), cs, days)
+
+
+def power_codes(cs: CorrelationSet) -> list[int]:
+    return sorted(c for c, k in cs.kinds.items() if k in ("fail", "restore"))
+
+
+def as_correlation_events(stored: Iterable[StoredEvent], cs: CorrelationSet, days: Days) -> list[Event]:
+    """Stored events placed on the network of their local day (meters on no consumer left out)."""
     fail = {c for c, k in cs.kinds.items() if k == "fail"}
     restore = {c for c, k in cs.kinds.items() if k == "restore"}
     out: list[Event] = []
-    for ev in events_between(session, sorted(fail | restore), start, end):
+    for ev in stored:
         net = days.on(local_day(ev.occurred_at))
         if ev.meter_id not in net.meter_consumer:
             continue  # a meter on no consumer that day (store, feeder meter): not a supply point
@@ -102,7 +114,7 @@ def _spells(events: list[Event], cs: CorrelationSet) -> dict[int, list[tuple[int
 
 
 def outage_rows(
-    conclusions: list[Conclusion], events: list[Event], cs: CorrelationSet, days: _Days
+    conclusions: list[Conclusion], events: list[Event], cs: CorrelationSet, days: Days
 ) -> list[tuple[dict[str, object], list[dict[str, object]]]]:
     """Each conclusion as an `outages` row and its `outage_meters` rows."""
     spells = _spells(events, cs)
@@ -163,13 +175,33 @@ def rebuild(session: Session, start: datetime, end: datetime, cs: CorrelationSet
         .limit(1)
     )
     span_start = min(start, earlier) if earlier is not None else start
-    days = _Days(session)
+    days = Days(session)
     events = correlation_events(session, cs, span_start - LOOKBACK, end, days)
     sizes = days.on(local_day(span_start))
     network = Network(sizes.dt_meters, sizes.feeder_meters)
     lo, hi = _epoch(span_start), _epoch(end)
     conclusions = [c for c in batch(cs, events, network) if lo <= c.started_at < hi]
     rows = outage_rows(conclusions, events, cs, days)
+    keep = upsert_outages(session, rows)
+    return Rebuilt(len(rows), withdraw_others(session, span_start, end, keep), len(events))
+
+
+def withdraw_others(session: Session, start: datetime, end: datetime, keep: list[int]) -> int:
+    """Delete the inferred outages starting in [start, end) other than `keep`."""
+    return len(
+        session.execute(
+            delete(Outage)
+            .where(Outage.cause == "inferred", Outage.started_at >= start, Outage.started_at < end)
+            .where(Outage.id.not_in(keep) if keep else Outage.id.is_not(None))
+            .returning(Outage.id)
+        ).all()
+    )
+
+
+def upsert_outages(
+    session: Session, rows: list[tuple[dict[str, object], list[dict[str, object]]]]
+) -> list[int]:
+    """Write outages (by identity) with their member meters; returns their ids."""
     keep = []
     for row, members in rows:
         stmt = pg_insert(Outage).values(**row)
@@ -182,15 +214,31 @@ def rebuild(session: Session, start: datetime, end: datetime, cs: CorrelationSet
         session.execute(delete(OutageMeter).where(OutageMeter.outage_id == outage_id))
         if members:
             session.execute(insert(OutageMeter), [m | {"outage_id": outage_id} for m in members])
-    gone = len(
-        session.execute(
-            delete(Outage)
-            .where(Outage.cause == "inferred", Outage.started_at >= span_start, Outage.started_at < end)
-            .where(Outage.id.not_in(keep) if keep else Outage.id.is_not(None))
-            .returning(Outage.id)
-        ).all()
-    )
-    return Rebuilt(len(rows), gone, len(events))
+    return keep
 
 
-__all__ = ["Rebuilt", "RuleFileInvalid", "rebuild", "rule_set"]
+def withdraw_outages(session: Session, conclusions: list[Conclusion]) -> int:
+    """Delete inferred outages the rules no longer conclude (by identity)."""
+    gone = 0
+    for c in conclusions:
+        gone += len(
+            session.execute(
+                delete(Outage)
+                .where(Outage.cause == "inferred", Outage.rule_id == c.rule, Outage.level == c.scope)
+                .where(Outage.subject == c.key, Outage.started_at == _at(c.started_at))
+                .returning(Outage.id)
+            ).all()
+        )
+    return gone
+
+
+__all__ = [
+    "Days",
+    "Rebuilt",
+    "RuleFileInvalid",
+    "rebuild",
+    "rule_set",
+    "upsert_outages",
+    "withdraw_others",
+    "withdraw_outages",
+]

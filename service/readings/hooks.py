@@ -53,3 +53,16 @@ def register_validator(validator: Validator) -> None:
 def register_ingest_validator(validator: IngestValidator) -> None:
     if validator not in INGEST_VALIDATORS:
         INGEST_VALIDATORS.append(validator)
+
+
+# events_listener(session, batch_id, codes): called inside the ingest transaction after a batch's
+# meter events are merged (`codes`: the IS 15959 codes in it). It must not do the work there:
+# it registers an after-commit effect (`service.unit_of_work`) so ingest is never held up.
+EventsListener = Callable[[Session, int, frozenset[int]], None]
+
+EVENTS_LISTENERS: list[EventsListener] = []
+
+
+def on_events_stored(listener: EventsListener) -> None:
+    if listener not in EVENTS_LISTENERS:
+        EVENTS_LISTENERS.append(listener)

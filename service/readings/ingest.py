@@ -731,6 +731,9 @@ class _Run:
             ],
         )
         self._merge(store.EVENT, len(known), subjects[known], span)
+        stored_codes = frozenset(int(c) for c in np.unique(codes[known]))
+        for listener in hooks.EVENTS_LISTENERS:
+            listener(self.session, self.result.batch_id, stored_codes)
 
     def network(self) -> None:
         nw = self.batch.network
