@@ -94,6 +94,12 @@ def _validator() -> jsonschema.protocols.Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
+@cache
+def schema_validator(path: Path) -> jsonschema.protocols.Validator:
+    """The JSON-schema validator of a rule-file schema (correlation, revenue analytics)."""
+    return jsonschema.Draft202012Validator(json.loads(path.read_text()))
+
+
 def _line_of(node: yaml.Node, path: Iterable[Any]) -> int:
     """1-based line of the node at `path` (the deepest node that exists)."""
     for step in path:

@@ -18,18 +18,14 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from rules.loader import RuleFileError, _line_of, _where, parse_checked
+from rules.loader import RuleFileError, _line_of, _where, parse_checked, schema_validator
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
 CORRELATION_DIR = Path(__file__).resolve().parent
@@ -80,14 +76,9 @@ class CorrelationLoad:
         return not self.errors and self.correlation_set is not None
 
 
-@cache
-def _validator() -> jsonschema.protocols.Validator:
-    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
-
-
 def load_text(text: str, file: str) -> CorrelationLoad:
     """Parse and validate one correlation file; every problem as `file:line: reason`."""
-    root, data, errors = parse_checked(text, file, _validator())
+    root, data, errors = parse_checked(text, file, schema_validator(SCHEMA_PATH))
     if errors:
         return CorrelationLoad(None, errors)
     kinds: dict[int, str] = {}

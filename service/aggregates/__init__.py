@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from service.aggregates.reads import MeterDays, NetworkEnergy, meter_days, network_energy
 from service.aggregates.refresh import (
     local_days_of,
     local_span,
@@ -15,6 +16,10 @@ from service.aggregates.refresh import (
 )
 
 __all__ = [
+    "MeterDays",
+    "NetworkEnergy",
+    "meter_days",
+    "network_energy",
     "local_days_of",
     "local_span",
     "refresh",

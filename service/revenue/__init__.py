@@ -12,8 +12,9 @@ __all__ = ["Added", "Finding", "add_findings", "open_cases_for_consumer"]
 
 
 def init_app(app: Flask) -> None:
+    from service.ops.periodic import register_periodic
     from service.processes.operations import register_operation
-    from service.revenue import actions, cases, models  # noqa: F401  (models registers the tables)
+    from service.revenue import actions, cases, jobs, models  # noqa: F401  (models registers the tables)
     from service.vee.actions import register_case_opener
 
     register_case_opener(cases.vee_case_opener)
@@ -23,3 +24,6 @@ def init_app(app: Flask) -> None:
                        write=actions.write_escalation)  # fmt: skip
     register_operation("atr.replace_meter", actions.check_case_params, backoff_seconds=1.0, max_attempts=3,
                        write=actions.write_replacement)  # fmt: skip
+    # Daily: the aggregates of yesterday are complete by then (VEE refreshes them per batch).
+    register_periodic("revenue.daily_analytics", 86_400, jobs.daily_analytics, queue="bulk")
+    jobs.register_cli(app)
