@@ -18,7 +18,7 @@ from service.auth.scoping import can_see, scope_to_org
 from service.auth.users import UserError, change_user, create_user, reset_password
 from service.auth.views import role_required
 from service.extensions import db
-from service.masterdata.models import OrgUnit
+from service.orgs import OrgUnit
 from service.unit_of_work import unit_of_work
 from service.web import lists
 

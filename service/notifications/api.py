@@ -15,7 +15,7 @@ from service.audit.log import record
 from service.auth import ROLES, guards
 from service.auth.scoping import can_see
 from service.extensions import db
-from service.masterdata.models import Consumer
+from service.masterdata import Consumer
 from service.notifications import otp, recipients
 from service.notifications.engine import STATUS_CALLBACK_PATH, current_engine
 from service.notifications.listing import Filters, UnknownConsumer, list_notifications

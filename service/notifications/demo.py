@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.demo.seed import DemoContext
-from service.masterdata.models import Consumer
+from service.masterdata import Consumer
 from service.notifications.sending import notify
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal
 from service.auth.scoping import can_see, scope_to_org
-from service.masterdata.models import Consumer
+from service.masterdata import Consumer
 from service.notifications.models import Notification
 
 IST = ZoneInfo("Asia/Kolkata")

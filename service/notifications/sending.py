@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from notifications.policy import URGENT_QUEUE
 from notifications.sealing import seal
 from service.auth import User
-from service.masterdata.models import Consumer
+from service.masterdata import Consumer
 from service.notifications.engine import NotificationEngine, current_engine
 from service.notifications.models import DeviceToken, Notification, NotificationOptOut
 from service.notifications.queueing import enqueue_pending

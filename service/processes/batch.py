@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.audit.log import Actor
-from service.masterdata.models import OrgUnit
+from service.orgs import OrgUnit
 from service.processes.effects import event_row, history_row, work_item_row
 from service.processes.library import store_definition, workflows
 from service.processes.models import ProcessInstance

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.audit.log import Actor
-from service.masterdata.models import Consumer, OrgUnit
+from service.masterdata import Consumer
+from service.orgs import OrgUnit
 from service.processes.models import WorkItem
 from service.processes.runtime import StartRequest, advance_instance, start_instance
 from workflows.engine import CompleteUserTask

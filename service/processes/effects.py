@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.audit.log import Actor
-from service.masterdata.models import OrgUnit
+from service.orgs import OrgUnit
 from service.outbox import outbox
 from service.outbox.handlers import OPERATIONS
 from service.processes.library import workflows

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal
 from service.auth.scoping import at_or_below, scope_to_org
-from service.masterdata.models import OrgUnit
+from service.orgs import OrgUnit
 from service.processes import queue
 from service.processes.library import workflows
 from service.processes.models import Incident, ProcessInstance, WorkItem

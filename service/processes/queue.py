@@ -13,7 +13,7 @@ from service.audit.log import record
 from service.auth import User
 from service.auth.principal import Principal
 from service.auth.scoping import at_or_below, can_see, scope_to_org
-from service.masterdata.models import OrgUnit
+from service.orgs import OrgUnit
 from service.processes.library import workflows
 from service.processes.models import ProcessInstance, WorkItem
 from service.processes.runtime import AuditNote, ProcessConflict, advance_locked, lock_instance, record_event

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from service.audit.log import Actor, jsonable, record
 from service.auth.scoping import at_or_below
-from service.masterdata.models import OrgUnit
+from service.orgs import OrgUnit
 from service.processes.effects import (
     OUTBOX_PREFIX,
     TIMERS_PENDING_KEY,

@@ -18,7 +18,7 @@ from service.auth.redirects import safe_next
 from service.auth.scoping import can_see, visible_org_units
 from service.auth.views import role_required
 from service.extensions import db
-from service.masterdata.models import OrgUnit
+from service.orgs import OrgUnit
 from service.processes import incidents, queue
 from service.processes.context import task_context
 from service.processes.library import definition_for, workflows

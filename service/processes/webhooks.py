@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from integrations.billing.client import verify
 from service.audit.log import Actor
-from service.masterdata.models import Consumer, OrgUnit
+from service.masterdata import Consumer
+from service.orgs import OrgUnit
 from service.processes.library import workflows
 from service.processes.models import ProcessInstance, WebhookReceipt
 from service.processes.runtime import ProcessConflict, StartRequest, start_instance

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from integrations.amr.cdf import parse_cdf
 from integrations.canonical import CanonicalBatch, Nameplate, ParseError, Reject
 from service.audit.log import Actor
-from service.masterdata.models import Meter
+from service.masterdata import Meter
 from service.readings.ingest import BatchRefused, IngestResult, ingest_batch
 from service.unit_of_work import unit_of_work
 

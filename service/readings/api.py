@@ -20,7 +20,7 @@ from service.audit.log import Actor
 from service.auth.guards import current_principal, require
 from service.auth.scoping import scope_to_org
 from service.extensions import db
-from service.masterdata.models import Meter
+from service.masterdata import Meter
 from service.readings import event_types, quarantine, replay
 from service.readings import totals as reads
 from service.unit_of_work import unit_of_work

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from integrations.canonical import CanonicalBatch, Reject
 from service.audit.log import Actor, record
 from service.auth.scoping import visible_org_unit_ids
-from service.masterdata.models import Meter
+from service.masterdata import Meter
 from service.readings.ingest import IngestResult, open_batch
 from service.readings.models import IngestBatch
 

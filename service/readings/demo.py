@@ -30,7 +30,7 @@ from integrations.scada.simulator import energy_json
 from integrations.simulation import SimDay, SimMeter, scalar_reads, simulate_day
 from service.audit.log import Actor
 from service.demo.seed import DemoContext
-from service.masterdata.models import Consumer, Dtr, Feeder, Installation, Meter
+from service.masterdata import Consumer, Dtr, Feeder, Installation, Meter
 from service.readings.amr_drop import ingest_cdf
 from service.readings.ingest import ingest_batch
 

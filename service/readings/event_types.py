@@ -20,7 +20,7 @@ from service.audit.log import Actor, record
 from service.auth.principal import Principal
 from service.auth.scoping import scope_to_org
 from service.config import Config
-from service.masterdata.models import Meter
+from service.masterdata import Meter
 from service.readings.models import MeterEvent
 from service.readings.quarantine import page_of
 

@@ -28,7 +28,7 @@ from integrations.canonical import (
 )
 from service.audit.log import Actor, record
 from service.auth.scoping import visible_org_unit_ids
-from service.masterdata.models import Dtr, Feeder, Meter
+from service.masterdata import Dtr, Feeder, Meter
 from service.readings import hooks, partitions, quarantine, store
 from service.readings.models import IngestBatch, QuarantinedReadings
 from service.readings.queueing import enqueue_vee

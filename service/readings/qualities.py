@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from integrations.cim.meter_readings import Quality
-from service.masterdata.models import Meter
+from service.masterdata import Meter
 
 _UPSERT = text(
     "INSERT INTO reading_qualities (meter_id, channel, at, code, quality_at, source, comment, batch_id)"

@@ -17,7 +17,7 @@ from integrations.canonical import CanonicalBatch, Events, Intervals, NetworkEne
 from service.audit.log import Actor, record
 from service.auth.principal import Principal
 from service.auth.scoping import scope_to_org
-from service.masterdata.models import Dtr, Feeder, Meter
+from service.masterdata import Dtr, Feeder, Meter
 from service.readings.models import IngestBatch, QuarantinedReadings
 
 REPLAY_ACTOR = Actor("system", "quarantine-replay")

@@ -13,7 +13,7 @@ from service.api_errors import fail
 from service.auth.guards import current_principal, require
 from service.auth.scoping import can_see
 from service.extensions import db
-from service.masterdata.models import Consumer, Meter
+from service.masterdata import Consumer, Meter
 from service.unit_of_work import unit_of_work
 from service.vee import bulk, determinants, insight, rulebook
 from service.vee.edits import EditError, edit_interval

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from rules import determinants as math
 from rules.frames import QUALITIES, quality_codes
-from service.masterdata.models import Consumer
+from service.masterdata import Consumer
 from service.outbox import outbox
 from service.vee.models import BillingDeterminants
 from service.vee.rerun import local_days

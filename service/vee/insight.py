@@ -12,7 +12,8 @@ from sqlalchemy.types import Date
 
 from service.auth.principal import Principal
 from service.auth.scoping import scope_to_org
-from service.masterdata.models import Meter, OrgUnit
+from service.masterdata import Meter
+from service.orgs import OrgUnit
 from service.vee import rulebook
 from service.vee.models import RuleFile, VeeFailure
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from rules.frames import IST_OFFSET_SECONDS
 from service.audit.log import Actor, record
-from service.masterdata.models import Meter
+from service.masterdata import Meter
 from service.vee.validation import VeeSummary, validate
 
 MAX_DAYS = 92

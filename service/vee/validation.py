@@ -237,6 +237,6 @@ def _estimate_scalar(session: Session, frame: Frame, meters: loading.Meters, rep
 
 
 def meters_of(session: Session, meter_serials: list[str]) -> list[int]:
-    from service.masterdata.models import Meter
+    from service.masterdata import Meter
 
     return list(session.scalars(select(Meter.id).where(Meter.serial_number.in_(meter_serials))))

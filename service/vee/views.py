@@ -15,8 +15,8 @@ from service.auth.principal import for_user
 from service.auth.scoping import can_see
 from service.auth.views import role_required
 from service.extensions import db
+from service.masterdata import Meter
 from service.masterdata.cards import meter_card
-from service.masterdata.models import Meter
 from service.readings.totals import last_reads
 from service.unit_of_work import unit_of_work
 from service.vee import insight, range_edit

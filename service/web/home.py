@@ -29,6 +29,23 @@ class Panel:
 
 PANELS: list[Panel] = []
 
+# The "your area" tiles' values; master data registers its counts (areas load before web).
+AreaCounts = Callable[[Session, Principal], dict[str, Any]]
+AREA_COUNTS: list[AreaCounts] = []
+NO_AREA = {"consumers": 0, "feeders": 0, "meters_by_class": [], "meters_total": 0}
+
+
+def register_area_counts(build: AreaCounts) -> None:
+    if build not in AREA_COUNTS:
+        AREA_COUNTS.append(build)
+
+
+def area_counts(session: Session, principal: Principal) -> dict[str, Any]:
+    values: dict[str, Any] = dict(NO_AREA)
+    for build in AREA_COUNTS:
+        values.update(build(session, principal))
+    return values
+
 
 def register_panel(name: str, template: str, roles: tuple[str, ...], build: Build, order: int = 100) -> None:
     if any(p.name == name for p in PANELS):
