@@ -1,17 +1,49 @@
 """Notifications area: SMS and app push to consumers and staff, staff OTPs (docs/notifications.md).
 
 Other areas call `notify(session, ...)` inside their own transaction; BPMN service tasks use
-the outbox operations `notify.sms` / `notify.push`; approvals use `otp.issue` / `otp.verify`.
+the outbox operations `notify.sms` / `notify.push`; approvals use `otp.issue` / `otp.verify`;
+other OTP tables (the consumer app's sign-in) use `new_code`, `code_digest`, `check_code`,
+`issue_limit`.
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
+from service.notifications.listing import for_consumer as consumer_notifications
 from service.notifications.operations import check_request
+from service.notifications.otp import ISSUE_WINDOW as OTP_ISSUE_WINDOW
+from service.notifications.otp import MAX_ATTEMPTS as OTP_MAX_ATTEMPTS
+from service.notifications.otp import VALIDITY as OTP_VALIDITY
+from service.notifications.otp import (
+    OtpLimitReached,
+    Verification,
+    check_code,
+    code_digest,
+    issue_limit,
+    new_code,
+)
+from service.notifications.recipients import PLATFORMS, register_device
 from service.notifications.sending import NotifyResult, notify
 
-__all__ = ["NotifyResult", "check_request", "init_app", "notify"]
+__all__ = [
+    "OTP_ISSUE_WINDOW",
+    "OTP_MAX_ATTEMPTS",
+    "OTP_VALIDITY",
+    "PLATFORMS",
+    "NotifyResult",
+    "OtpLimitReached",
+    "Verification",
+    "check_code",
+    "check_request",
+    "code_digest",
+    "consumer_notifications",
+    "init_app",
+    "issue_limit",
+    "new_code",
+    "notify",
+    "register_device",
+]
 
 
 def init_app(app: Flask) -> None:

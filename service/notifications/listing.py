@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal
@@ -92,3 +92,32 @@ def as_dict(n: Notification, ivrs: str | None) -> dict[str, Any]:
         "delivered_at": n.delivered_at,
         "failed_at": n.failed_at,
     }
+
+
+def for_consumer(
+    session: Session, consumer_id: int, *, limit: int, offset: int = 0, exclude_types: tuple[str, ...] = ()
+) -> tuple[int, list[dict[str, Any]]]:
+    """(total, a page newest first) of what was sent to one consumer, as the consumer may see it:
+    the message as sent (secrets masked), its channel and status; no provider or staff detail."""
+    where = [Notification.consumer_id == consumer_id]
+    if exclude_types:
+        where.append(Notification.message_type.not_in(exclude_types))
+    total = int(session.scalar(select(func.count(Notification.id)).where(*where)) or 0)
+    rows = session.execute(
+        select(Notification).where(*where).order_by(Notification.id.desc()).limit(limit).offset(offset)
+    ).scalars()
+    page = [
+        {
+            "id": n.id,
+            "message_type": n.message_type,
+            "language": n.language,
+            "title": n.title,
+            "body": n.body,
+            "channel": n.channel,
+            "status": n.status,
+            "created_at": n.created_at,
+            "sent_at": n.sent_at,
+        }
+        for n in rows
+    ]
+    return total, page

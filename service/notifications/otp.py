@@ -2,7 +2,9 @@
 
 Six digits from `secrets`, only an HMAC-SHA256 (keyed with the app secret, bound to user,
 purpose and object) is stored; valid 5 minutes, 3 attempts, one use. The code goes out by SMS
-on the urgent queue, sealed inside the queued notification.
+on the urgent queue, sealed inside the queued notification. The code, digest, check and issue
+limits (`new_code`, `code_digest`, `check_code`, `issue_limit`) serve any table of OTP rows
+(the consumer app's sign-in keeps its own, `service.consumers`).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
@@ -56,8 +60,26 @@ class Verification:
         return self.reason == "ok"
 
 
-def _digest(secret_key: str, user_id: int, purpose: str, object_key: str, code: str) -> str:
-    message = f"{user_id}|{purpose}|{object_key}|{code}".encode()
+class OtpRow(Protocol):
+    """What `check_code` reads and moves on a stored OTP (a staff or a consumer row)."""
+
+    purpose: str
+    object_key: str
+    code_hash: str
+    status: str
+    attempts: int
+    max_attempts: int
+    expires_at: datetime
+    used_at: datetime | None
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def code_digest(secret_key: str, subject: int | str, purpose: str, object_key: str, code: str) -> str:
+    """HMAC-SHA256 of the code bound to its subject (a user id, a consumer's key), purpose and object."""
+    message = f"{subject}|{purpose}|{object_key}|{code}".encode()
     return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
@@ -90,12 +112,12 @@ def issue(
         )
         .values(status="superseded")
     )
-    code = f"{secrets.randbelow(1_000_000):06d}"
+    code = new_code()
     otp = StaffOtp(
         user_id=user_id,
         purpose=purpose,
         object_key=object_key,
-        code_hash=_digest(engine.secret_key, user_id, purpose, object_key, code),
+        code_hash=code_digest(engine.secret_key, user_id, purpose, object_key, code),
         status="active",
         attempts=0,
         max_attempts=MAX_ATTEMPTS,
@@ -137,20 +159,31 @@ def _check_issue_limits(session: Session, user_id: int, purpose: str, object_key
             StaffOtp.user_id == user_id, StaffOtp.created_at > since
         )
     ).all()
-    same = sorted(r.created_at for r in recent if (r.purpose, r.object_key) == (purpose, object_key))
+    same = [r.created_at for r in recent if (r.purpose, r.object_key) == (purpose, object_key)]
+    refused = issue_limit(same, [r.created_at for r in recent], now, purpose.replace("_", " "))
+    if refused is not None:
+        raise refused
+
+
+def issue_limit(
+    same_object: Sequence[datetime], every: Sequence[datetime], now: datetime, label: str
+) -> OtpLimitReached | None:
+    """The refusal when one more code would pass the limits, given the creation times inside
+    `ISSUE_WINDOW` of the subject's codes for this object and for all objects; None: issue."""
     minutes = int(ISSUE_WINDOW.total_seconds() // 60)
+    same = sorted(same_object)
     if len(same) >= MAX_ISSUES_PER_OBJECT:
-        raise OtpLimitReached(
-            f"{MAX_ISSUES_PER_OBJECT} codes for this {purpose.replace('_', ' ')} in {minutes} minutes;"
-            " use the last one or wait.",
+        return OtpLimitReached(
+            f"{MAX_ISSUES_PER_OBJECT} codes for this {label} in {minutes} minutes; use the last one or wait.",
             _seconds_until(same[-MAX_ISSUES_PER_OBJECT] + ISSUE_WINDOW, now),
         )
-    every = sorted(r.created_at for r in recent)
-    if len(every) >= MAX_ISSUES_PER_USER:
-        raise OtpLimitReached(
+    all_times = sorted(every)
+    if len(all_times) >= MAX_ISSUES_PER_USER:
+        return OtpLimitReached(
             f"{MAX_ISSUES_PER_USER} codes in {minutes} minutes; wait before asking for another.",
-            _seconds_until(every[-MAX_ISSUES_PER_USER] + ISSUE_WINDOW, now),
+            _seconds_until(all_times[-MAX_ISSUES_PER_USER] + ISSUE_WINDOW, now),
         )
+    return None
 
 
 def _seconds_until(at: datetime, now: datetime) -> int:
@@ -177,7 +210,8 @@ def verify(
         .limit(1)
         .with_for_update()
     )
-    result = _check(otp, purpose, object_key, code, now, engine.secret_key)
+    subject = otp.user_id if otp is not None else user_id
+    result = check_code(otp, subject, purpose, object_key, code, now, engine.secret_key)
     if otp is not None:
         record(
             session,
@@ -191,9 +225,17 @@ def verify(
     return result
 
 
-def _check(
-    otp: StaffOtp | None, purpose: str, object_key: str, code: str, now: datetime, secret_key: str
+def check_code(
+    otp: OtpRow | None,
+    subject: int | str,
+    purpose: str,
+    object_key: str,
+    code: str,
+    now: datetime,
+    secret_key: str,
 ) -> Verification:
+    """Check `code` against the subject's latest OTP row, counting the attempt on the row (the
+    caller commits): expiry, attempts left, purpose and object, then the digest."""
     if otp is None:
         return Verification("not_found")
     if otp.status == "used":
@@ -208,7 +250,7 @@ def _check(
         otp.status = "exhausted"
     if (otp.purpose, otp.object_key) != (purpose, object_key):
         return Verification("wrong_purpose", left)
-    given = _digest(secret_key, otp.user_id, otp.purpose, otp.object_key, str(code).strip())
+    given = code_digest(secret_key, subject, otp.purpose, otp.object_key, str(code).strip())
     if not hmac.compare_digest(given, otp.code_hash):
         return Verification("wrong", left)
     otp.status, otp.used_at = "used", now

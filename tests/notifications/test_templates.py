@@ -18,6 +18,7 @@ MESSAGE_TYPES = {
     "low_prepaid_balance",
     "recharge_confirmation",
     "staff_otp",
+    "consumer_otp",
     "staff_alert",
 }
 
