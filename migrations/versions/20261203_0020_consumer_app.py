@@ -1,15 +1,15 @@
 """consumer app: sign-in codes to the registered mobile and hashed bearer tokens (issue 16)
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-03
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
