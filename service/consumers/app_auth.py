@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.audit.log import Actor, record
 from service.consumers.models import ConsumerAppToken, ConsumerOtp
-from service.masterdata.models import Consumer
+from service.masterdata import Consumer
 from service.notifications import (
     OTP_ISSUE_WINDOW,
     OTP_MAX_ATTEMPTS,
