@@ -96,7 +96,7 @@ def findings_of(pop: Population, hits: list[Hits], start: date, meter_of: dict[i
         for row, day, score, detail in zip(h.row, h.day, h.score, h.detail, strict=True):
             consumer = int(pop.consumer_id[row])
             out.append(Finding(h.rule.id, consumer, start + timedelta(days=int(day)), meter_of.get(consumer),
-                               round(float(score), 4), "analytics", detail))  # fmt: skip
+                               round(float(score), 4), "analytics", {"rule_type": h.rule.type, **detail}))  # fmt: skip
     return out
 
 

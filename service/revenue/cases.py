@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from rules.loader import Rule
 from service.audit.log import Actor, record_many
 from service.masterdata.profiles import consumer_facts, consumers_of_meters
 from service.processes.batch import MAX_BATCH, start_many
@@ -174,10 +175,11 @@ def _actions(
         session.execute(_INSERT_ACTIONS, {"rows": json.dumps(payload), "now": now, "actor": actor.name})
 
 
-def vee_case_opener(session: Session, rule_id: str, meter_id: int, rule_name: str, at: datetime) -> None:
+def vee_case_opener(session: Session, rule: Rule, meter_id: int, at: datetime) -> None:
     """The opener VEE calls for a rule whose action is `open_atr_case` (service.vee.actions)."""
     consumer = consumers_of_meters(session, [meter_id]).get(meter_id)
     if consumer is None:
         return  # a meter on no consumer (in store, a feeder meter): nothing to inspect
-    finding = Finding(rule_id, consumer[0], local_day(at), meter_id, 1.0, "vee", {"rule_name": rule_name})
+    detail = {"rule_name": rule.name, "rule_type": rule.type}
+    finding = Finding(rule.id, consumer[0], local_day(at), meter_id, 1.0, "vee", detail)
     add_findings(session, [finding], datetime.now(UTC))

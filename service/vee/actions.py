@@ -13,11 +13,12 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from rules.engine import Evaluation
+from rules.loader import Rule
 from service.vee.loading import Meters
 
-# opener(session, rule_id, meter_id, rule_name, at): at is the meter's latest hit of the rule;
-# must be idempotent per (rule, meter, local day of `at`).
-CaseOpener = Callable[[Session, str, int, str, datetime], None]
+# opener(session, rule, meter_id, at): at is the meter's latest hit of the rule; must be
+# idempotent per (rule, meter, local day of `at`).
+CaseOpener = Callable[[Session, Rule, int, datetime], None]
 CASE_OPENERS: list[CaseOpener] = []
 
 
@@ -38,5 +39,5 @@ def open_cases(session: Session, evaluation: Evaluation, meters: Meters) -> int:
             opened += 1
             at = datetime.fromtimestamp(int(ts), UTC)
             for opener in CASE_OPENERS:
-                opener(session, finding.rule.id, int(meters.ids[int(meter)]), finding.rule.name, at)
+                opener(session, finding.rule, int(meters.ids[int(meter)]), at)
     return opened

@@ -20,6 +20,9 @@ MIS = {
     "agricultural_load_analysis", "live_data_hourly", "load_survey", "peak_load_analysis",
     "energy_audit_circle", "zero_consumption", "scalar_consumption_analysis",
     "scalar_validation_analysis", "energy_audit_feeder", "energy_audit_dt", "atc_loss",
+    # the ATR reports daily as well as monthly, and the rules' feedback (tests/revenue has their numbers)
+    "atr_event_wise_daily", "atr_validation_wise_daily", "atr_summary_vigilance_daily",
+    "atr_circle_wise_daily", "atr_division_wise_daily", "atr_rule_feedback",
 }  # fmt: skip
 # Reports other areas declare through the same registry.
 OTHER_AREAS = {"disconnection_summary", "meters_by_make_status", "warranty_expiring", "meter_failure_rate"}
