@@ -46,6 +46,8 @@ def create_app(config: Config | None = None, **ports: Any) -> Flask:
     """Build the application. `ports` replace outside-system adapters (sms, push, hes, billing)."""
     from service import embedded, pool, queues, unit_of_work
     from service.extensions import api, csrf, db, login_manager, migrate
+    from service.ports import KEY as ADAPTERS_KEY
+    from service.ports import build_adapters
 
     config = config or load_config()
     unknown = set(ports) - set(PORT_NAMES)
@@ -64,6 +66,7 @@ def create_app(config: Config | None = None, **ports: Any) -> Flask:
     app.extensions["cmdms.embedded"] = servers
     app.extensions["cmdms.config"] = config
     app.extensions["cmdms.ports"] = {name: ports.get(name) for name in PORT_NAMES}
+    app.extensions[ADAPTERS_KEY] = build_adapters(config, ports)
 
     app.config.update(
         SECRET_KEY=config.secret_key,

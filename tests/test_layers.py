@@ -246,3 +246,64 @@ def test_the_check_catches_a_foreign_models_import(tmp_path: Path) -> None:
         "service/readings/jobs.py:2 imports service.masterdata.models",
         "service/readings/store.py:2 imports service.auth.models",
     ]
+
+
+# Ports passed in (issue 21 item 2): only entry points read `current_app` — API views, pages, RQ
+# jobs, CLI commands and each package's wiring (`init_app`); they take the app's adapters
+# (`service.ports.adapters_of`) and pass them to logic modules as parameters.
+ENTRY_POINT_NAMES = ("api", "views", "cli", "jobs", "__init__")
+ENTRY_POINT_MODULES = (
+    "service/auth/guards.py",  # the request decorators that resolve who calls
+    "service/ops/health.py",  # GET /healthz
+    "service/readings/adapters_http.py",  # the HTTP adapters' endpoints
+)
+# Logic modules still reading `current_app`; this set only shrinks.
+NOT_YET_PORTED = (
+    "service/notifications/engine.py",
+    "service/processes/library.py",
+    "service/queues.py",
+    "service/vee/rulebook.py",
+)
+
+
+def current_app_readers(root: Path) -> list[str]:
+    bad = []
+    for path in sorted((root / "service").rglob("*.py")):
+        rel = str(path.relative_to(root))
+        if path.stem in ENTRY_POINT_NAMES or rel in ENTRY_POINT_MODULES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=rel)):
+            named = (
+                (isinstance(node, ast.alias) and node.name.split(".")[-1] == "current_app")
+                or (isinstance(node, ast.Name) and node.id == "current_app")
+                or (isinstance(node, ast.Attribute) and node.attr == "current_app")
+            )
+            if named:
+                bad.append(f"{rel}:{getattr(node, 'lineno', 0)} reads current_app")
+    return sorted(set(bad))
+
+
+def test_logic_modules_do_not_read_current_app() -> None:
+    found = current_app_readers(ROOT)
+    assert [v for v in found if v.split(":")[0] not in NOT_YET_PORTED] == []
+    # a module that no longer reads it leaves the pending list
+    assert sorted({v.split(":")[0] for v in found}) == sorted(NOT_YET_PORTED)
+
+
+def test_the_check_catches_current_app_in_a_logic_module(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "vee/push.py": "from flask import current_app\n",
+            "vee/rulebook.py": "import flask\n\ndef f():\n    return flask.current_app.extensions\n",
+            "vee/ports.py": '"""Entry points read current_app; this module does not."""\n',
+            "vee/api.py": "from flask import current_app\n",
+            "vee/jobs.py": "from flask import current_app\n",
+            "vee/__init__.py": "def init_app(app):\n    from flask import current_app\n",
+            "auth/guards.py": "from flask import current_app\n",
+        },
+    )
+    assert current_app_readers(root) == [
+        "service/vee/push.py:1 reads current_app",
+        "service/vee/rulebook.py:4 reads current_app",
+    ]

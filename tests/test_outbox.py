@@ -21,7 +21,7 @@ EXHAUSTED: list[int] = []
 DONE: list[tuple[int, Any]] = []
 
 
-def _handle(session: Any, payload: dict[str, Any], item: OutboxItem) -> dict[str, Any]:
+def _handle(session: Any, payload: dict[str, Any], item: OutboxItem, adapters: Any) -> dict[str, Any]:
     CALLS.append(payload)
     if FAILURES_LEFT.get("n", 0) > 0:
         FAILURES_LEFT["n"] -= 1

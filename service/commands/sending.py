@@ -24,8 +24,8 @@ from service.commands.issuing import CHECK_OPERATION, QUEUE, SEND_OPERATION, hes
 from service.commands.models import FINAL_STATES, HesCommand, HesSystem
 from service.outbox import OutboxItem, outbox
 from service.outbox.handlers import register
+from service.ports import Adapters
 
-ClientFactory = Callable[[HesSystem], HesClient]
 OPEN_STATES = ("queued", "held", "sent", "acknowledged")
 
 
@@ -59,10 +59,8 @@ def _deliver(client: HesClient, command: HesCommand) -> Sent:
     return client.send(Command(command.command_id, command.action, command.meter_serial))
 
 
-def register_operations(
-    client_for: ClientFactory, pacer_sleep: Callable[[float], None] | None = None
-) -> None:
-    """Register hes.send / hes.check with the HES client factory they use (a port)."""
+def register_operations(pacer_sleep: Callable[[float], None] | None = None) -> None:
+    """Register hes.send / hes.check; they reach the HES through the app's `hes_for` adapter."""
 
     def pacer(system: HesSystem) -> Pacer:
         return (
@@ -71,18 +69,22 @@ def register_operations(
             else Pacer(system.rate_per_second, sleep=pacer_sleep)
         )
 
-    def send(session: Session, payload: dict[str, Any], item: OutboxItem) -> dict[str, Any]:
+    def send(
+        session: Session, payload: dict[str, Any], item: OutboxItem, adapters: Adapters
+    ) -> dict[str, Any]:
         system = hes_systems(session, [payload["hes_code"]])[payload["hes_code"]]
-        client, pace = client_for(system), pacer(system)
+        client, pace = adapters.hes_for(system), pacer(system)
         sent = []
         for command in _commands(session, list(payload["command_pks"]), ("queued", "held")):
             pace.wait()
             sent.append(_sent_dict(command, _deliver(client, command)))
         return {"sent": sent, "paced_seconds": round(pace.waited_seconds, 3)}
 
-    def check(session: Session, payload: dict[str, Any], item: OutboxItem) -> dict[str, Any]:
+    def check(
+        session: Session, payload: dict[str, Any], item: OutboxItem, adapters: Adapters
+    ) -> dict[str, Any]:
         system = hes_systems(session, [payload["hes_code"]])[payload["hes_code"]]
-        client = client_for(system)
+        client = adapters.hes_for(system)
         open_commands = _commands(session, list(payload["command_pks"]), OPEN_STATES)
         polled = []
         if not system.has_callback:

@@ -17,6 +17,7 @@ from service.notifications.engine import current_engine
 from service.notifications.sending import notify
 from service.outbox import OutboxItem
 from service.outbox.handlers import PermanentError, register
+from service.ports import Adapters
 
 CHANNEL_PLANS = {"notify.sms": ("sms",), "notify.push": ("push", "sms")}
 
@@ -38,7 +39,7 @@ def check_request(payload: dict[str, Any]) -> None:
         raise ValueError(str(exc)) from None
 
 
-def _check(session: Session, payload: dict[str, Any], item: OutboxItem) -> dict[str, Any]:
+def _check(session: Session, payload: dict[str, Any], item: OutboxItem, adapters: Adapters) -> dict[str, Any]:
     try:
         check_request(payload)
     except ValueError as exc:

@@ -9,15 +9,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.outbox.models import OutboxItem
+from service.ports import Adapters
 
 
 class PermanentError(Exception):
     """The operation can never succeed (invalid number, unknown meter): no retry."""
 
 
-# handler(session, payload, item) -> result dict. Runs outside any row lock; it must be
-# idempotent (the item may run twice if a worker dies after the call and before commit).
-Handler = Callable[[Session, dict[str, Any], OutboxItem], dict[str, Any] | None]
+# handler(session, payload, item, adapters) -> result dict. Runs outside any row lock; it must be
+# idempotent (the item may run twice if a worker dies after the call and before commit). The
+# adapters are the running app's outside systems, passed in by the job.
+Handler = Callable[[Session, dict[str, Any], OutboxItem, Adapters], dict[str, Any] | None]
 # on_exhausted(session, item): called in the transaction that marks the item failed.
 ExhaustedHook = Callable[[Session, OutboxItem], None]
 # on_done(session, item, result): applies the result in the transaction that marks it done
@@ -35,6 +37,13 @@ class Operation:
 
 
 OPERATIONS: dict[str, Operation] = {}
+
+
+def billing_client(adapters: Adapters) -> Any:
+    """The billing adapter, or a permanent failure when billing is not configured."""
+    if adapters.billing is None:
+        raise PermanentError("billing is not configured (CMDMS_BILLING_URL)")
+    return adapters.billing
 
 
 def register(

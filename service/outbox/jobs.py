@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from flask import current_app
+
 from service.outbox import outbox
+from service.ports import adapters_of
 from service.queues import get_queue
 from service.unit_of_work import after_commit, unit_of_work
 
@@ -14,7 +17,7 @@ def run_item(item_id: int) -> str:
             return "skipped"
         queue = item.queue
         uow.commit()
-        ok, result, error, permanent = outbox.execute(uow.session, item)
+        ok, result, error, permanent = outbox.execute(uow.session, item, adapters_of(current_app))
         uow.rollback()  # handlers record their effects through `result`, not the session
         retry_at = outbox.finish(uow.session, item_id, ok, result, error, permanent)
         if retry_at is not None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.outbox.handlers import OPERATIONS, PermanentError
 from service.outbox.models import OutboxItem
+from service.ports import Adapters
 from service.queues import get_queue
 from service.unit_of_work import collect_after_commit
 
@@ -95,13 +96,15 @@ def claim(session: Session, item_id: int) -> OutboxItem | None:
     return item
 
 
-def execute(session: Session, item: OutboxItem) -> tuple[bool, dict[str, Any] | None, str | None, bool]:
+def execute(
+    session: Session, item: OutboxItem, adapters: Adapters
+) -> tuple[bool, dict[str, Any] | None, str | None, bool]:
     """Run the handler. Returns (ok, result, error, permanent)."""
     op = OPERATIONS.get(item.operation)
     if op is None:
         return False, None, f"unknown operation {item.operation!r}", True
     try:
-        result = op.handle(session, dict(item.payload), item)
+        result = op.handle(session, dict(item.payload), item, adapters)
     except PermanentError as exc:
         return False, None, f"{type(exc).__name__}: {exc}", True
     except Exception as exc:  # noqa: BLE001 - any failure of an outside call is retried

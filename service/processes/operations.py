@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
-from integrations.billing.client import BillingClient, PermanentBillingError
+from integrations.billing.client import PermanentBillingError
 from service import notifications
 from service.audit.log import Actor
 from service.outbox import OutboxItem, handlers
-from service.outbox.handlers import PermanentError
+from service.outbox.handlers import PermanentError, billing_client
+from service.ports import Adapters
 from service.processes.runtime import (
     OUTBOX_PREFIX,
     ProcessConflict,
@@ -39,6 +39,9 @@ class OperationContext:
     task_id: str
     idempotency_key: str  # stable across retries: the outside system dedupes on it
     attempt: int
+    # The running app's outside systems, passed in by the outbox job; None for a local write
+    # (it runs in the completing transaction and calls no outside system).
+    adapters: Adapters | None = None
 
 
 # operation(params, context) -> result dict (stored in the process as the result variable)
@@ -63,8 +66,10 @@ def register_operation(
     nothing twice."""
     SERVICE_OPERATIONS[name] = fn
 
-    def handle(session: Session, payload: dict[str, Any], item: OutboxItem) -> dict[str, Any] | None:
-        return fn(dict(payload.get("params") or {}), _context(item))
+    def handle(
+        session: Session, payload: dict[str, Any], item: OutboxItem, adapters: Adapters
+    ) -> dict[str, Any] | None:
+        return fn(dict(payload.get("params") or {}), _context(item, adapters))
 
     def write_then_resume(session: Session, item: OutboxItem, result: dict[str, Any] | None) -> None:
         assert write is not None
@@ -80,14 +85,20 @@ def register_operation(
     )
 
 
-def _context(item: OutboxItem) -> OperationContext:
+def _context(item: OutboxItem, adapters: Adapters | None = None) -> OperationContext:
     payload = item.payload
     return OperationContext(
         instance_id=int(payload["instance_id"]),
         task_id=str(payload["task_id"]),
         idempotency_key=f"cmdms-wf-{payload['instance_id']}-{payload['task_id']}",
         attempt=item.attempts,
+        adapters=adapters,
     )
+
+
+def _outside(context: OperationContext) -> Adapters:
+    assert context.adapters is not None, "a local write calls no outside system"
+    return context.adapters
 
 
 def _on_done(session: Session, item: OutboxItem, result: dict[str, Any] | None) -> None:
@@ -116,22 +127,12 @@ def _on_exhausted(session: Session, item: OutboxItem) -> None:
 
 
 # Built-in operations ---------------------------------------------------------------------
-def _billing_client() -> Any:
-    port = current_app.extensions["cmdms.ports"].get("billing")
-    if port is not None:
-        return port
-    config = current_app.extensions["cmdms.config"]
-    if not config.billing_url:
-        raise PermanentError("billing is not configured (CMDMS_BILLING_URL)")
-    return BillingClient(config.billing_url, config.webhook_secrets.get("billing", ""))
-
-
 def billing_post(params: dict[str, Any], context: OperationContext) -> dict[str, Any]:
     path = str(params.get("path") or "")
     if not path.startswith("/"):
         raise PermanentError(f"billing.post needs a path starting with '/', got {path!r}")
     try:
-        answer: dict[str, Any] = _billing_client().post(
+        answer: dict[str, Any] = billing_client(_outside(context)).post(
             path, params.get("body") or {}, context.idempotency_key
         )
     except PermanentBillingError as exc:

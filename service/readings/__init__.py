@@ -11,8 +11,9 @@ def init_app(app: Flask) -> None:
     from service.extensions import api, csrf
     from service.masterdata.hooks import on_subjects_created
     from service.ops.periodic import register_periodic
+    from service.readings import amr_drop, jobs, models  # noqa: F401  (registers the tables)
     from service.readings import api as readings_api
-    from service.readings import jobs, models  # noqa: F401  (registers the tables)
+    from service.readings import cli as readings_cli
 
     on_subjects_created(jobs.request_replay)  # readings that arrived before their meter
 
@@ -27,6 +28,10 @@ def init_app(app: Flask) -> None:
     register_nav("Quarantine", "readings_pages.quarantine_page", roles=views.VIEW_ROLES, order=70)
     register_nav("Event types", "readings_pages.event_types_page", roles=views.VIEW_ROLES, order=71)
     app.cli.add_command(cim_cli)
+    app.cli.add_command(readings_cli.amr_cli)
+    register_periodic(
+        "readings.amr_drop_scan", amr_drop.SCAN_EVERY_SECONDS, jobs.scan_amr_drop, queue="ingest"
+    )
     from service.readings import adapters_http  # adapters: HTTP pushes and the AMR drop folder
 
     adapters_http.init_app(app)

@@ -240,9 +240,8 @@ def scalar_reads() -> Any:
 def init_app(app: Flask) -> None:
     from service.demo.seed import register_step
     from service.extensions import api, csrf
-    from service.readings import amr_drop, demo
+    from service.readings import demo
 
     csrf.exempt(bp)
     api.register_blueprint(bp)
-    amr_drop.init_app(app)
     register_step("readings", demo.seed_readings)

@@ -18,9 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-from flask import Flask, current_app
-from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
@@ -190,43 +187,3 @@ def _set_aside(claimed: Path, failed: Path, code: str, reason: str) -> FileOutco
     target.with_name(target.name + ".reason.txt").write_text(f"{code}: {reason}\n")
     log.warning("AMR file %s refused: %s", claimed.name, reason)
     return FileOutcome(claimed.name, "failed", {"error": code, "message": reason})
-
-
-def scan_job() -> dict[str, int]:
-    """RQ job (queue `ingest`, periodic): scan the configured drop folder."""
-    from service import app_config
-
-    outcomes = scan(app_config(current_app).amr_drop_dir)
-    return {
-        "processed": sum(o.status == "processed" for o in outcomes),
-        "failed": sum(o.status == "failed" for o in outcomes),
-        "retry": sum(o.status == "retry" for o in outcomes),
-    }
-
-
-amr_cli = AppGroup("amr", help="AMR drop folder.")
-
-
-@amr_cli.command("scan")
-@click.option(
-    "--min-age", default=MIN_AGE_SECONDS, show_default=True, help="Seconds a file must be untouched."
-)
-def scan_command(min_age: float) -> None:
-    """Ingest the CDF files waiting in the drop folder now."""
-    from service import app_config
-
-    for outcome in scan(
-        app_config(current_app).amr_drop_dir, min_age_seconds=min_age, actor=Actor("cli", "amr-scan")
-    ):
-        summary = outcome.detail.get("message") or {
-            k: outcome.detail.get(k) for k in ("stored", "unchanged", "revised", "quarantined", "rejected")
-        }
-        click.echo(f"{outcome.status:<9} {outcome.name}  {summary}")
-
-
-def init_app(app: Flask) -> None:
-    from service.ops.periodic import register_periodic
-    from service.queues import INGEST
-
-    app.cli.add_command(amr_cli)
-    register_periodic("readings.amr_drop_scan", SCAN_EVERY_SECONDS, scan_job, queue=INGEST)

@@ -18,6 +18,21 @@ REPLAY_PENDING_KEY = "cmdms.readings_replay_pending"
 REQUEUE_AFTER = timedelta(minutes=10)
 
 
+def scan_amr_drop() -> dict[str, int]:
+    """RQ job (queue `ingest`, periodic): scan the configured AMR drop folder."""
+    from flask import current_app
+
+    from service import app_config
+    from service.readings import amr_drop
+
+    outcomes = amr_drop.scan(app_config(current_app).amr_drop_dir)
+    return {
+        "processed": sum(o.status == "processed" for o in outcomes),
+        "failed": sum(o.status == "failed" for o in outcomes),
+        "retry": sum(o.status == "retry" for o in outcomes),
+    }
+
+
 def batch_stored(batch_id: int) -> str:
     """Run every registered validator on a stored batch, then mark it validated."""
     with unit_of_work(remove=True) as uow:

@@ -11,6 +11,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from service.ports import adapters_of
 from service.processes.operations import OperationContext, billing_post
 from tests.assets.conftest import Site, post_decision, submit_to_billing
 from tests.processes.helpers import open_items
@@ -130,7 +131,8 @@ def test_billing_called_twice_with_one_idempotency_key_stores_and_acts_once(
     submit_to_billing(client, key, run_jobs, drain, hes_sim, BODY)
     first = billing.requests[-1]
     # A worker that died after billing answered runs the item again: the same key goes out.
-    context = OperationContext(0, "post_to_billing", first.idempotency_key, 2)
+    adapters = adapters_of(client.application)
+    context = OperationContext(0, "post_to_billing", first.idempotency_key, 2, adapters)
     again = billing_post({"path": "/replacements", "body": first.body}, context)
     assert len(billing.requests) == 2
     assert billing.requests[0].idempotency_key == billing.requests[1].idempotency_key

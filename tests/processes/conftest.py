@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from flask import Flask
 from integrations.billing.client import BillingClient
 from integrations.billing.simulator import BillingSimulator
 from service.outbox.handlers import PermanentError
+from service.ports import KEY as ADAPTERS
+from service.ports import adapters_of
 
 TEST_PROCESSES = Path(__file__).resolve().parent.parent / "workflows" / "processes"
 BILLING_SECRET = "billing-webhook-secret"  # tests/conftest.py configures it for "billing"
@@ -53,12 +56,13 @@ def processes_app(app: Flask) -> Iterator[Flask]:
 
 @pytest.fixture
 def billing(app: Flask) -> Iterator[BillingSimulator]:
-    ports = app.extensions["cmdms.ports"]
-    previous = ports.get("billing")
+    previous = adapters_of(app)
     with BillingSimulator(BILLING_SECRET) as simulator:
-        ports["billing"] = BillingClient(simulator.url, BILLING_SECRET, timeout_seconds=5)
+        app.extensions[ADAPTERS] = replace(
+            previous, billing=BillingClient(simulator.url, BILLING_SECRET, timeout_seconds=5)
+        )
         yield simulator
-    ports["billing"] = previous
+    app.extensions[ADAPTERS] = previous
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from service.masterdata.models import Consumer
 from service.notifications.engine import NotificationEngine, engine_of
 from service.notifications.models import Notification, NotificationOptOut
 from service.outbox.models import OutboxItem
+from service.ports import KEY as ADAPTERS
+from service.ports import adapters_of
 from service.processes.operations import SERVICE_OPERATIONS
 from tests.processes.helpers import open_items, start
 
@@ -137,18 +139,18 @@ def test_hes_disconnect_in_a_process_sends_the_command_through_the_hes_port(
                          org_unit_id=unit.id))  # fmt: skip
     upsert_hes_system(db.session, "HES-T", base_url="http://127.0.0.1:9", wire_form="json")
     db.session.commit()
-    ports = app.extensions["cmdms.ports"]
-    saved, ports["hes"] = ports.get("hes"), RecordingHes()
+    saved, hes = adapters_of(app), RecordingHes()
+    app.extensions[ADAPTERS] = replace(saved, hes_for=hes)
     try:
         instance_id = start("disconnect_meter", {"meter": "S00000201"})
         drain()
-        assert ports["hes"].commands == [("S00000201", ports["hes"].commands[0][1])]
-        assert ports["hes"].commands[0][1].startswith(f"cmdms-wf-{instance_id}-")
+        assert hes.commands == [("S00000201", hes.commands[0][1])]
+        assert hes.commands[0][1].startswith(f"cmdms-wf-{instance_id}-")
         assert [w.bpmn_id for w in open_items(instance_id)] == ["check"]
         command = db.session.scalars(select(HesCommand)).one()
-        assert (command.command_id, command.state) == (ports["hes"].commands[0][1], "acknowledged")
+        assert (command.command_id, command.state) == (hes.commands[0][1], "acknowledged")
     finally:
-        ports["hes"] = saved
+        app.extensions[ADAPTERS] = saved
 
 
 def test_every_built_in_operation_has_a_test() -> None:

@@ -58,10 +58,10 @@ def test_scan_job_ingests_a_file_and_moves_it_to_processed(
     drop: Path, ht_meter: int, session: Any, redis: Any, run_jobs: Callable[..., int]
 ) -> None:
     from service.queues import INGEST, get_queue
-    from service.readings.amr_drop import scan_job
+    from service.readings.jobs import scan_amr_drop
 
     put(drop, "M00000101_20261127.xml", (SAMPLES / "cdf_ht_meter.xml").read_bytes())
-    get_queue(INGEST).enqueue(scan_job)
+    get_queue(INGEST).enqueue(scan_amr_drop)
     run_jobs(INGEST)
     assert stored_intervals(session) == 6
     assert not (drop / "M00000101_20261127.xml").exists()
@@ -69,6 +69,18 @@ def test_scan_job_ingests_a_file_and_moves_it_to_processed(
     result = json.loads((drop / "processed" / "M00000101_20261127.xml.result.json").read_text())
     assert (result["stored"], result["quarantined"]) == (16, 0)
     assert result["rejects"][0]["field"] == "INSTPARAM"
+
+
+def test_flask_amr_scan_ingests_a_waiting_file_and_prints_its_outcome(
+    app: Flask, drop: Path, ht_meter: int, session: Any
+) -> None:
+    put(drop, "M00000101_20261127.xml", (SAMPLES / "cdf_ht_meter.xml").read_bytes())
+    put(drop, "young.xml", (SAMPLES / "cdf_ht_meter.xml").read_bytes(), age_seconds=0)
+    answer = app.test_cli_runner().invoke(args=["amr", "scan"])
+    assert answer.exit_code == 0, answer.output
+    assert answer.output.startswith("processed M00000101_20261127.xml  {'stored': 16,")
+    assert stored_intervals(session) == 6
+    assert (drop / "young.xml").exists()  # younger than --min-age: left for the next scan
 
 
 def test_unparseable_and_hostile_files_go_to_failed_with_a_reason_file(

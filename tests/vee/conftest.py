@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,8 @@ from integrations.billing.simulator import BillingSimulator
 from integrations.canonical import CanonicalBatch, Intervals, Registers
 from rules.loader import RULES_DIR
 from service.audit.log import Actor
+from service.ports import KEY as ADAPTERS
+from service.ports import adapters_of
 from tests.browser.conftest import browser, live_server, page  # noqa: F401  (the meter page browser tests)
 
 ACTOR = Actor("system", "test-hes")
@@ -193,12 +196,13 @@ def network(session: Any, discom: Any) -> dict[str, int]:
 
 @pytest.fixture
 def billing(app: Flask) -> Iterator[BillingSimulator]:
-    ports = app.extensions["cmdms.ports"]
-    previous = ports.get("billing")
+    previous = adapters_of(app)
     with BillingSimulator(BILLING_SECRET) as simulator:
-        ports["billing"] = BillingClient(simulator.url, BILLING_SECRET, timeout_seconds=5)
+        app.extensions[ADAPTERS] = replace(
+            previous, billing=BillingClient(simulator.url, BILLING_SECRET, timeout_seconds=5)
+        )
         yield simulator
-    ports["billing"] = previous
+    app.extensions[ADAPTERS] = previous
 
 
 def readings(session: Any, meter_id: int, channel: str = "kwh") -> dict[int, tuple[float, str]]:
