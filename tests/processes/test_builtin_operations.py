@@ -156,7 +156,9 @@ def test_hes_disconnect_in_a_process_sends_the_command_through_the_hes_port(
 def test_every_built_in_operation_has_a_test() -> None:
     # disconnection.send / reconnection.send: tests/disconnections/test_disconnect_flow.py
     # replacement.commission / replacement.switch: tests/assets/test_smart_replacement.py
+    # atr.record_action / atr.escalate / atr.replace_meter: tests/revenue/test_cases.py
     assert set(SERVICE_OPERATIONS) - {"test.flaky"} == {
         "billing.post", "notify.sms", "hes.disconnect", "disconnection.send", "reconnection.send",
-        "replacement.commission", "replacement.switch",
+        "replacement.commission", "replacement.switch", "atr.record_action", "atr.escalate",
+        "atr.replace_meter",
     }  # fmt: skip
