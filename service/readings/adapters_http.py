@@ -1,7 +1,8 @@
 """HTTP entry points of the adapters: each parses its format into a canonical batch and stores it.
 
 One transaction per request: a 200 means committed. Unparseable bodies get 400 and store
-nothing; parsed ones commit their good rows and report every refused row.
+nothing; parsed ones commit their good rows and report every refused row, and a message none of
+whose rows got in is answered 422 (`all_rows_rejected`, or `empty`) with the same counts.
 """
 
 from __future__ import annotations
@@ -71,6 +72,14 @@ def _answer(result: IngestResult, batch: CanonicalBatch) -> Any:
         "rejected": result.rejects,
         "by_measure": result.by_measure,
     }
+    if cim.accepted(result) == 0:
+        # Nothing got into the store: a 2xx would tell the sender its data is safe. The batch row
+        # is kept (it is the record of what was refused); the body carries the same counts.
+        if result.rejects:
+            body |= {"error": "all_rows_rejected", "message": "Every row was rejected; no value was stored."}
+        else:
+            body |= {"error": "empty", "message": "The message carries no values; nothing was stored."}
+        return jsonify(body), 422
     return jsonify(body), 200
 
 

@@ -301,3 +301,61 @@ def test_scopes_are_enforced(client: Any, grid: Any, make_api_key: Callable[...,
     response = client.post("/api/v1/hes/events", data=sample("hes_events.json"), headers={**reader, **JSON})
     assert response.status_code == 403 and response.get_json()["required_scope"] == "events:write"
     assert client.post("/api/v1/hes/events", data=sample("hes_events.json"), headers=JSON).status_code == 401
+
+
+STORED_TABLES = ("interval_readings", "register_reads", "meter_events", "network_energy")
+
+EVERY_ADAPTER = [
+    ("/api/v1/hes/readings", "hes_readings.json", JSON),
+    ("/api/v1/hes/events", "hes_events.json", JSON),
+    ("/api/v1/amr/cdf", "cdf_ht_meter.xml", {"Content-Type": "application/xml"}),
+    ("/api/v1/scada/energy", "scada_energy.json", JSON),
+    ("/api/v1/scada/energy", "scada_energy.csv", CSV),
+    ("/api/v1/billing/scalar-reads", "scalar_reads.json", JSON),
+    ("/api/v1/billing/scalar-reads", "scalar_reads.csv", CSV),
+]
+
+
+def _stored(session: Any) -> dict[str, int]:
+    counts = {t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in STORED_TABLES}
+    # End the read: an open transaction holding the parent tables would block the next request's
+    # partition creation (CREATE TABLE ... PARTITION OF waits for every lock on the parent).
+    session.rollback()
+    return counts
+
+
+@pytest.mark.parametrize(("path", "name", "headers"), EVERY_ADAPTER)
+def test_a_message_whose_every_row_is_refused_is_422_not_200(
+    client: Any, session: Any, grid: Any, writer: Any, path: str, name: str, headers: dict[str, str]
+) -> None:
+    """Every value dated 2099 (in the future) is refused: the sender must not read 'safe' from a 2xx."""
+    org = session.execute(text("SELECT id FROM org_units")).scalar_one()
+    for serial in ("M00000301", "M00000303"):  # the scalar samples' meters
+        add_meter(session, serial, org)
+    session.commit()
+    future = sample(name).replace(b"2026", b"2099")
+    before = _stored(session)
+    batches = session.execute(text("SELECT count(*) FROM ingest_batches")).scalar_one()
+
+    refused = client.post(path, data=future, headers={**writer, **headers})
+
+    assert refused.status_code == 422, refused.get_json()
+    body = refused.get_json()
+    assert body["error"] == "all_rows_rejected"
+    assert body["message"] == "Every row was rejected; no value was stored."
+    assert body["stored"] == 0 and len(body["rejected"]) > 0
+    assert _stored(session) == before
+    # The batch row stays: it is the record of what was refused and why.
+    assert session.execute(text("SELECT count(*) FROM ingest_batches")).scalar_one() == batches + 1
+
+    good = client.post(path, data=sample(name), headers={**writer, **headers})
+    assert good.status_code == 200, good.get_json()
+    assert sum(_stored(session).values()) > sum(before.values())
+
+
+def test_a_message_with_no_values_is_422_empty(client: Any, session: Any, grid: Any, writer: Any) -> None:
+    answer = client.post("/api/v1/hes/events", data=b'{"message_id": "E-0", "hes": "HES-A", "events": []}', headers={**writer, **JSON})
+    assert answer.status_code == 422, answer.get_json()
+    body = answer.get_json()
+    assert (body["error"], body["stored"], body["rejected"]) == ("empty", 0, [])
+    assert body["message"] == "The message carries no values; nothing was stored."
