@@ -13,6 +13,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
@@ -333,22 +334,17 @@ def _collect(
     for task in list(workflow.event_manager.tasks.values()):
         if not task.has_state(TaskState.WAITING):
             continue
-        event_definition = task.task_spec.event_definition
-        if isinstance(event_definition, TimerEventDefinition):
-            effects.timers.append(
-                PendingTimer(
-                    str(task.id), task.task_spec.bpmn_id, _fire_time(event_definition.details(task).value)
+        for task_id, spec, event_definition in _awaited(task):
+            if isinstance(event_definition, TimerEventDefinition):
+                effects.timers.append(
+                    PendingTimer(task_id, spec.bpmn_id, _fire_time(event_definition.details(task).value))
                 )
-            )
-        elif isinstance(event_definition, MessageEventDefinition):
-            effects.messages.append(
-                AwaitedMessage(
-                    str(task.id),
-                    task.task_spec.bpmn_id,
-                    event_definition.name,
-                    _correlation_key(workflow, task),
+            elif isinstance(event_definition, MessageEventDefinition):
+                effects.messages.append(
+                    AwaitedMessage(
+                        task_id, spec.bpmn_id, event_definition.name, _correlation_key(workflow, task, spec)
+                    )
                 )
-            )
     effects.data = _plain(
         workflow.data if workflow.completed else workflow.last_task.data if workflow.last_task else {}
     )
@@ -395,8 +391,20 @@ def _timer_failure(workflow: BpmnWorkflow, raised: Exception | None = None) -> T
     return None
 
 
-def _correlation_key(workflow: BpmnWorkflow, task: Any) -> str | None:
-    props = (getattr(task.task_spec, "extensions", {}) or {}).get("properties", {}) or {}
+def _awaited(task: Any) -> list[tuple[str, Any, Any]]:
+    """(task id, spec, event definition) of what a waiting task waits for: its own event, or
+    for an event-based gateway each catching event after it (SpiffWorkflow moves those events
+    into the gateway, in the order of its children; the first to happen wins)."""
+    spec = task.task_spec
+    if isinstance(spec, EventBasedGateway):
+        inner = spec.event_definition.event_definitions
+        return [(str(c.id), c.task_spec, d) for c, d in zip(task.children, inner, strict=False)]
+    return [(str(task.id), spec, spec.event_definition)]
+
+
+def _correlation_key(workflow: BpmnWorkflow, task: Any, spec: Any = None) -> str | None:
+    spec = task.task_spec if spec is None else spec
+    props = (getattr(spec, "extensions", {}) or {}).get("properties", {}) or {}
     expression = props.get("correlationKey")
     if not expression:
         return None

@@ -31,6 +31,8 @@ SCOPES = (
     "disconnections:write",
     "assets:read",
     "assets:write",
+    "outages:read",
+    "outages:write",
 )
 
 

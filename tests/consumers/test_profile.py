@@ -51,8 +51,9 @@ def test_the_page_shows_both_meters_readings_and_that_no_other_domain_is_faked(
     assert "Consumer RC1" in page and "+919800000002" not in page
     for section in ("outages", "cases", "orders", "prepaid"):
         assert f'id="{section}"' in page
-    # Revenue protection is built: its section answers (no case), the other three are not yet.
-    assert page.count("Not available yet in this system.") == 3
+    # Revenue protection and outages are built: their sections answer (none), the other two not yet.
+    assert page.count("Not available yet in this system.") == 2
+    assert '<h2 id="outages-h">Planned and current outages</h2>\n  <p>None.</p>' in page
     assert '<h2 id="cases-h">Open cases</h2>\n  <p>None.</p>' in page
     assert audit_rows(session, "consumer.viewed") == [("ccc", "RC1", {"found": True})]
     assert login("ccc").get("/meters/RB").status_code == 200

@@ -20,6 +20,8 @@ MESSAGE_TYPES = {
     "staff_otp",
     "consumer_otp",
     "staff_alert",
+    "planned_outage_changed",
+    "planned_outage_cancelled",
 }
 
 

@@ -156,6 +156,7 @@ def test_the_shipped_process_files_pass_the_check() -> None:
                 "atr.record_action",
                 "atr.escalate",
                 "atr.replace_meter",
+                "outages.planned_notice",
             },  # fmt: skip
             {"field_officer", "supervisor", "control_centre"},
         )
@@ -199,3 +200,26 @@ def test_range_is_bounded_at_run_time() -> None:
     env = RestrictedEnvironment()
     with pytest.raises(Exception, match="range of 100001 items is over the limit of 100000"):
         env.execute("total = sum(range(100001))", {})
+
+
+def test_an_event_based_gateway_waits_for_each_of_its_events_and_the_first_wins() -> None:
+    from datetime import UTC, datetime
+
+    from workflows.engine import MessageArrived
+
+    library = ProcessLibrary()
+    library.add_file(ROOT / "workflows" / "outage_notification.bpmn")
+    engine = Engine(library)
+    state, effects = engine.start("outage_notification", {"planned_outage_id": 7, "outage_key": "po:7"})
+    notice = {"ends_at": "2031-01-01T08:30:00+00:00", "notified": 5}
+    state, effects = engine.advance(state, ServiceResult(effects.service_calls[0].task_id, notice))
+    assert [(t.bpmn_id, t.fire_at) for t in effects.timers] == [
+        ("over", datetime(2031, 1, 1, 8, 30, tzinfo=UTC))
+    ]
+    assert [(m.bpmn_id, m.name, m.correlation_key) for m in effects.messages] == [
+        ("changed", "planned_outage_changed", "po:7"),
+        ("cancelled", "planned_outage_cancelled", "po:7"),
+    ]
+    state, effects = engine.advance(state, MessageArrived("planned_outage_cancelled", {}))
+    assert [c.params["kind"] for c in effects.service_calls] == ["cancelled"]
+    assert effects.timers == [] and effects.messages == []  # the others no longer wait
