@@ -157,8 +157,9 @@ def test_every_built_in_operation_has_a_test() -> None:
     # disconnection.send / reconnection.send: tests/disconnections/test_disconnect_flow.py
     # replacement.commission / replacement.switch: tests/assets/test_smart_replacement.py
     # atr.record_action / atr.escalate / atr.replace_meter: tests/revenue/test_cases.py
+    # outages.planned_notice: tests/outages/test_planned.py
     assert set(SERVICE_OPERATIONS) - {"test.flaky"} == {
         "billing.post", "notify.sms", "hes.disconnect", "disconnection.send", "reconnection.send",
         "replacement.commission", "replacement.switch", "atr.record_action", "atr.escalate",
-        "atr.replace_meter",
+        "atr.replace_meter", "outages.planned_notice",
     }  # fmt: skip
