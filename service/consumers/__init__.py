@@ -6,9 +6,15 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from service.consumers import app_api, models, views  # noqa: F401  (models registers the tables)
+    from service.consumers import (  # noqa: F401  (models registers the tables)
+        app_api,
+        app_views,
+        models,
+        views,
+    )
     from service.extensions import api, csrf
 
     csrf.exempt(app_api.blp)
     api.register_blueprint(app_api.blp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(app_views.bp)

@@ -9,14 +9,18 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
 def init_app(app: Flask) -> None:
-    from flask import request
+    from flask import g, request
     from flask_babel import Babel, get_locale
     from flask_login import current_user
 
     from service.web import api_docs, headers, nav, numbers, times, views
 
     def staff_language() -> str:
-        # The person's setting; before login, what the browser asks for.
+        # A page that chose its reader's language (the consumer app's pages) says so in g;
+        # otherwise the person's setting; before login, what the browser asks for.
+        chosen = g.get("page_language")
+        if chosen in LANGUAGES:
+            return str(chosen)
         if current_user.is_authenticated and getattr(current_user, "language", None) in LANGUAGES:
             return str(current_user.language)
         return request.accept_languages.best_match(LANGUAGES) or "en"

@@ -137,3 +137,6 @@ def test_a_scalar_consumer_gets_monthly_reads_in_the_same_shapes(
     now = get(app_sign_in, headers, "RC3/consumption")
     assert now["periods"]["today"]["kwh"] is None and now["periods"]["month"]["kwh"] == "95.000"
     assert now["periods"]["year"]["kwh"] == "1595.000"
+    # The year costs the sum of its months (each month's own slabs), never less than a month.
+    assert Decimal(now["periods"]["year"]["cost_inr"]) == sum(Decimal(b["cost_inr"]) for b in six["buckets"])
+    assert now["periods"]["month"]["cost_inr"] == six["buckets"][-1]["cost_inr"] == "465.95"

@@ -99,6 +99,8 @@ def _page_urls(app: Flask) -> list[tuple[str, str]]:
             continue
         if "static" in rule.endpoint or rule.endpoint == "auth.login":
             continue
+        if rule.endpoint.startswith("consumer_app."):  # a consumer's pages: tests/consumers/test_app_pages.py
+            continue
         if rule.rule.endswith((".csv", ".xlsx", ".js")):  # downloads, not pages
             continue
         if rule.arguments:
