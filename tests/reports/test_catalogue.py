@@ -25,7 +25,10 @@ MIS = {
     "atr_circle_wise_daily", "atr_division_wise_daily", "atr_rule_feedback",
 }  # fmt: skip
 # Reports other areas declare through the same registry.
-OTHER_AREAS = {"disconnection_summary", "meters_by_make_status", "warranty_expiring", "meter_failure_rate"}
+OTHER_AREAS = {
+    "disconnection_summary", "meters_by_make_status", "warranty_expiring", "meter_failure_rate",
+    "reliability_indices", "outage_failure_monitoring",
+}  # fmt: skip
 ALL = Principal("user", "analyst", None, role="analyst")
 
 

@@ -1,3 +1,12 @@
 """The declared reports (REFERENCE section 8 and the energy audit); importing registers them."""
 
-from service.reports.catalogue import amr, assets, atr, billing, disconnections, energy, mdas  # noqa: F401
+from service.reports.catalogue import (  # noqa: F401
+    amr,
+    assets,
+    atr,
+    billing,
+    disconnections,
+    energy,
+    mdas,
+    outages,
+)
