@@ -32,3 +32,8 @@ def init_app(app: Flask) -> None:
                        max_attempts=3, write=write_notices)  # fmt: skip
     csrf.exempt(outages_api.bp)
     api.register_blueprint(outages_api.bp)
+    from service.outages import views
+    from service.web.nav import register_nav
+
+    app.register_blueprint(views.bp)
+    register_nav("Outages", "outages.live_page", roles=views.VIEW_ROLES, order=30)

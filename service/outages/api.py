@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from service.api_errors import fail
 from service.auth.guards import current_principal, require
-from service.outages import planned
+from service.outages import live, planned
 from service.outages.jobs import now_utc
 from service.outages.models import PlannedOutage
 from service.unit_of_work import unit_of_work
@@ -95,3 +95,23 @@ def cancel_planned(outage_id: int) -> ResponseReturnValue:
         answer = planned_read(done.outage) | {"outcome": done.outcome}
         uow.commit()
     return answer, 200
+
+
+@bp.route("/outages", methods=["GET"])
+@require("outages:read")
+def live_outages() -> ResponseReturnValue:
+    """Live outages for the CCC portal: inferred and still open, or planned and in progress;
+    filters circle, division, feeder, dt, level (feeder|dt|meter), kind (inferred|planned);
+    `page`, `per_page` (25, 50, 100, 200); scoped to the caller's org unit; times ISO 8601."""
+    from service.extensions import db
+    from service.web import lists
+
+    args = live.clean_args(request.args)
+    stmt = live.live_query(current_principal(), args, now_utc())
+    lp = lists.read_page(db.session(), live.LIVE, stmt, request.args, request.path)
+    return {
+        "items": [live.as_json(r) for r in lp.rows],
+        "total": lp.total,
+        "page": lp.page,
+        "per_page": lp.per_page,
+    }, 200
