@@ -42,6 +42,10 @@ from service.outages.restoration import notify_restored
 from service.readings.events import events_of_batches
 
 NETWORK_TTL_S = 600.0
+# Under a storm, jobs queue behind each other: a job with more waiting only posts its events
+# and leaves concluding to the last one (at most this long), so a storm costs once per feeder,
+# not once per batch per feeder (benchmarks/outages.py).
+MAX_DEFER_S = 30.0
 
 
 @dataclass
@@ -56,6 +60,7 @@ class StreamState:
     cs: CorrelationSet | None = None
     networks: dict[date, NetworkDay] = field(default_factory=dict)
     rebuilds: int = 0
+    concluded_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class StreamResult:
     withdrawn: int
     rebuilt: bool
     notices: int
+    deferred: bool = False
 
 
 STATE = StreamState()
@@ -90,11 +96,13 @@ def apply_batches(
     now: datetime,
     state: StreamState = STATE,
     clock_s: float | None = None,
+    more_waiting: bool = False,
 ) -> StreamResult:
     """Correlate the power events these committed batches stored; write what changed.
 
     `seq` is the stream's sequence number before this job (see the module's docstring); the
-    caller bumps it after committing. Runs in the caller's transaction; does not commit."""
+    caller bumps it after committing. `more_waiting`: other stream jobs are queued, so this one
+    may only post (see MAX_DEFER_S). Runs in the caller's transaction; does not commit."""
     clock_s = time.monotonic() if clock_s is None else clock_s
     cs = state.cs or rule_set()
     stored = events_of_batches(session, batch_ids, power_codes(cs))
@@ -113,6 +121,7 @@ def apply_batches(
         state.cs, state.day, state.built_at = cs, day, clock_s
         state.window_start = first - LOOKBACK
         state.rebuilds += 1
+        state.concluded_at = clock_s
         events = correlation_events(session, cs, first - LOOKBACK, last + LOOKBACK, days)
     else:
         days = Days(session, state.networks)
@@ -121,6 +130,34 @@ def apply_batches(
     assert correlator is not None and state.cs is not None
     for ev in events:
         correlator.post(ev)
+    if more_waiting and not rebuilt and clock_s - state.concluded_at < MAX_DEFER_S:
+        return StreamResult(len(events), 0, 0, 0, False, 0, deferred=True)
+    return _conclude(session, state, now, clock_s, len(events), rebuilt, (first, last))
+
+
+def conclude_deferred(
+    session: Session, *, seq: int, now: datetime, state: StreamState = STATE
+) -> StreamResult | None:
+    """Write what deferred jobs posted; None when this process's correlator is not the current
+    one (another worker ran since: the caller falls back to the batch pass)."""
+    if state.correlator is None or state.seq != seq:
+        return None
+    return _conclude(session, state, now, time.monotonic(), 0, False, None)
+
+
+def _conclude(
+    session: Session,
+    state: StreamState,
+    now: datetime,
+    clock_s: float,
+    posted: int,
+    rebuilt: bool,
+    window: tuple[datetime, datetime] | None,
+) -> StreamResult:
+    correlator = state.correlator
+    assert correlator is not None and state.cs is not None
+    days = Days(session, state.networks)
+    state.concluded_at = clock_s
     found = correlator.changes()
     if correlator.errors:
         raise RuntimeError(f"durable_rules actions failed: {correlator.errors[:3]}")
@@ -128,13 +165,12 @@ def apply_batches(
     rows = outage_rows(changed, _events_for(correlator, changed), state.cs, days)
     ids = upsert_outages(session, rows)
     withdraw_outages(session, found.withdrawn)
-    if rebuilt:  # what an earlier correlator wrote in the window and this one does not conclude
-        withdraw_others(session, first - LOOKBACK, last + LOOKBACK, ids)
+    if rebuilt and window is not None:
+        # What an earlier correlator wrote there and this one does not conclude.
+        withdraw_others(session, window[0] - LOOKBACK, window[1] + LOOKBACK, ids)
     closed_ids = [i for i, c in zip(ids, changed, strict=True) if c.ended_at is not None]
     notices = notify_restored(session, closed_ids, now, days)
-    return StreamResult(
-        len(events), len(found.opened), len(found.closed), len(found.withdrawn), rebuilt, notices
-    )
+    return StreamResult(posted, len(found.opened), len(found.closed), len(found.withdrawn), rebuilt, notices)
 
 
 def _events_for(correlator: StreamCorrelator, conclusions: list[Conclusion]) -> list[Event]:

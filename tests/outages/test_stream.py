@@ -57,6 +57,29 @@ def _restored(session: Any) -> list[tuple[Any, ...]]:
     ).all()
 
 
+BATCHES = [
+    # a DT burst on OD1 (4 of 6; the feeder needs 6 of 10), restored at different times
+    [(f"OD1-M{i}", 101, f"2026-12-02T03:00:{5 * i:02d}", f"2026-12-02T03:{10 + i}:00") for i in range(1, 5)],
+    # an isolated meter on OD2 and one back within the grace (no outage)
+    [("OD2-M1", 101, "2026-12-02T04:00:00", None), ("OD2-M2", 101, "2026-12-02T04:00:30", None)],
+    [("OD2-M2", 102, "2026-12-02T04:02:00", None), ("OD2-M1", 102, "2026-12-02T04:45:00", None)],
+    # the whole feeder trips, then comes back; one meter's restoration is a duplicate
+    [
+        (f"{dt}-M{i}", 101, "2026-12-02T05:00:00", None)
+        for dt, n in (("OD1", 6), ("OD2", 4))
+        for i in range(1, n + 1)
+    ],  # fmt: skip
+    [
+        (f"{dt}-M{i}", 102, "2026-12-02T05:30:00", None)
+        for dt, n in (("OD1", 6), ("OD2", 4))
+        for i in range(1, n + 1)
+    ],  # fmt: skip
+    [("OD1-M1", 102, "2026-12-02T05:30:00", None)],
+    # a late last gasp that belongs to the first burst
+    [("OD1-M5", 101, "2026-12-02T03:00:40", "2026-12-02T03:20:00")],
+]
+
+
 def test_a_dt_outage_appears_as_events_arrive_and_restoration_closes_it_and_tells_its_consumers(
     session: Any, grid: Any, ingest: Any, run_jobs: Callable[..., int], clock: list[datetime]
 ) -> None:
@@ -98,31 +121,7 @@ def test_a_dt_outage_appears_as_events_arrive_and_restoration_closes_it_and_tell
 def test_the_batch_pass_reproduces_the_stream_on_the_same_events(
     session: Any, grid: Any, ingest: Any, run_jobs: Callable[..., int], clock: list[datetime]
 ) -> None:
-    batches = [
-        # a DT burst on OD1 (4 of 6; the feeder needs 6 of 10), restored at different times
-        [
-            (f"OD1-M{i}", 101, f"2026-12-02T03:00:{5 * i:02d}", f"2026-12-02T03:{10 + i}:00")
-            for i in range(1, 5)
-        ],
-        # an isolated meter on OD2 and one back within the grace (no outage)
-        [("OD2-M1", 101, "2026-12-02T04:00:00", None), ("OD2-M2", 101, "2026-12-02T04:00:30", None)],
-        [("OD2-M2", 102, "2026-12-02T04:02:00", None), ("OD2-M1", 102, "2026-12-02T04:45:00", None)],
-        # the whole feeder trips, then comes back; one meter's restoration is a duplicate
-        [
-            (f"{dt}-M{i}", 101, "2026-12-02T05:00:00", None)
-            for dt, n in (("OD1", 6), ("OD2", 4))
-            for i in range(1, n + 1)
-        ],  # fmt: skip
-        [
-            (f"{dt}-M{i}", 102, "2026-12-02T05:30:00", None)
-            for dt, n in (("OD1", 6), ("OD2", 4))
-            for i in range(1, n + 1)
-        ],  # fmt: skip
-        [("OD1-M1", 102, "2026-12-02T05:30:00", None)],
-        # a late last gasp that belongs to the first burst
-        [("OD1-M5", 101, "2026-12-02T03:00:40", "2026-12-02T03:20:00")],
-    ]
-    for rows in batches:
+    for rows in BATCHES:
         ingest(rows)
         run_jobs("default")
     streamed, streamed_members = _outages(session), _members(session)
@@ -175,3 +174,31 @@ def test_a_lost_stream_job_is_made_good_by_the_reconciling_pass(
     assert jobs.reconcile() == {"outages": 1, "removed": 0, "notices": 4}
     assert [r[:6] for r in _outages(session)] == [("dt", "OD2", "OUT-DT", "06:00:00", "06:50:00", 3000)]
     assert [r[0] for r in _restored(session)] == [f"OD2-C{i}" for i in range(1, 5)]
+
+
+def test_jobs_queued_behind_each_other_post_and_the_last_concludes_the_same_outages(
+    session: Any, grid: Any, ingest: Any, run_jobs: Callable[..., int], clock: list[datetime], redis: Any
+) -> None:
+    from service.outages import jobs
+
+    for rows in BATCHES:  # a storm: every batch committed before the worker gets to them
+        ingest(rows)
+    assert int(redis.get(jobs.WAITING_KEY)) == len(BATCHES)
+    run_jobs("default")
+    from rq import Queue
+    from rq.job import Job
+
+    queue = Queue("default", connection=redis)
+    done = Job.fetch_many(queue.finished_job_registry.get_job_ids(), connection=redis)
+    names = sorted(j.func_name.rsplit(".", 1)[1] for j in done if j.func_name.startswith("service.outages"))
+    assert names == ["conclude_stream"] + ["events_stored"] * len(BATCHES)  # one conclusion for the deferred
+    deferred = [j.return_value()["deferred"] for j in done if j.func_name.endswith("events_stored")]
+    # The first rebuilt, the duplicate restoration stored nothing new, the last concluded.
+    assert sorted(deferred) == [False] * 3 + [True] * (len(BATCHES) - 3)
+    streamed = _outages(session)
+    assert [r[:3] for r in streamed] == [("dt", "OD1", "OUT-DT"), ("meter", str(grid.meters["OD2-M1"]), "OUT-SERVICE"),
+                                         ("feeder", "OF1", "OUT-FEEDER")]  # fmt: skip
+    session.execute(text("DELETE FROM outages"))
+    rebuild(session(), START, END)
+    session.commit()
+    assert _outages(session) == streamed
