@@ -97,7 +97,8 @@ def test_start_and_end_with_offsets_are_read_as_the_instants_they_name(
             {**WINDOW, "channel": "kwh_total"},
             "unknown_channel",
             "Unknown channel 'kwh_total'; one of kwh, kvah, kvarh_lag, kvarh_lead, kwh_export, kvah_export,"
-            " voltage_r, voltage_y, voltage_b, current_r, current_y, current_b, kwh_net, pf, frequency.",
+            " voltage_r, voltage_y, voltage_b, current_r, current_y, current_b, kwh_net, pf, frequency, kvarh_q2,"
+            " kvarh_q3.",
         ),
         ({**WINDOW, "view": "clean"}, "invalid_view", "view must be 'raw' or 'validated'."),
     ],
