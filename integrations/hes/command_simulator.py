@@ -4,6 +4,10 @@ POST /commands (JSON) or /EndDeviceControls (CIM) is acknowledged at once; after
 the simulator calls back with the outcome (success, `meter_offline`, `relay_fault`) and, on
 success of a connect/disconnect, the IS 15959 relay event (302/301) — or stays silent.
 GET /commands/<id> answers pollers. Every body received is kept byte for byte.
+
+`callback_batch` > 1 (JSON form): outcomes and relay events are posted as JSON lists of up to that
+many items, each list once it is full or `callback_linger_seconds` after its first item, as head-end
+systems that batch their notifications do.
 """
 
 from __future__ import annotations
@@ -48,11 +52,16 @@ class HesCommandSimulator:
     callbacks_sent: list[tuple[str, bytes]] = field(default_factory=list)
     callback_errors: list[str] = field(default_factory=list)
     state: dict[str, dict[str, Any]] = field(default_factory=dict)  # command id -> pollable status
+    callback_batch: int = 1
+    callback_linger_seconds: float = 0.05
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._server: ThreadingHTTPServer | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._pending_since = 0.0
+        self._flusher: threading.Thread | None = None
 
     # --- server -----------------------------------------------------------------------------
     def start(self) -> str:
@@ -102,6 +111,9 @@ class HesCommandSimulator:
             with self._lock:
                 threads = [t for t in self._threads if t.is_alive()]
                 self._threads = threads
+                flusher = self._flusher if self._flusher is not None and self._flusher.is_alive() else None
+            if flusher is not None:
+                threads.append(flusher)
             if not threads or time.monotonic() > deadline:
                 return
             threads[0].join(max(0.0, deadline - time.monotonic()))
@@ -181,12 +193,52 @@ class HesCommandSimulator:
                 )
                 self._post(event, "application/xml")
             return
-        self._post(json.dumps(self.state[command_id]).encode(), "application/json")
+        items: list[dict[str, Any]] = [self.state[command_id]]
         if relay and self.emit_events:
-            relay_event = {
-                "event": {"command_id": command_id, "meter": meter, "code": RELAY_EVENT[action], "at": stamp}
-            }
-            self._post(json.dumps(relay_event).encode(), "application/json")
+            items.append(
+                {
+                    "event": {
+                        "command_id": command_id,
+                        "meter": meter,
+                        "code": RELAY_EVENT[action],
+                        "at": stamp,
+                    }
+                }
+            )
+        if self.callback_batch > 1:
+            self._queue_callback(items)
+            return
+        for item in items:
+            self._post(json.dumps(item).encode(), "application/json")
+
+    def _queue_callback(self, items: list[dict[str, Any]]) -> None:
+        with self._lock:
+            if not self._pending:
+                self._pending_since = time.monotonic()
+            self._pending.extend(items)
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
+                self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        """Post the pending items as lists until none is left (then the thread ends)."""
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._flusher = None
+                    return
+                full = len(self._pending) >= self.callback_batch
+                waited = time.monotonic() - self._pending_since
+                if full or waited >= self.callback_linger_seconds:
+                    chunk = self._pending[: self.callback_batch]
+                    del self._pending[: self.callback_batch]
+                    self._pending_since = time.monotonic()
+                else:
+                    chunk = []
+            if chunk:
+                self._post(json.dumps(chunk).encode(), "application/json")
+            else:
+                time.sleep(max(0.0, self.callback_linger_seconds - waited))
 
     def _post(self, body: bytes, content_type: str) -> None:
         assert self.callback_url is not None

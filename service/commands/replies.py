@@ -7,8 +7,9 @@ later ones are kept as replies but change nothing. Listeners hear of commands th
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -88,21 +89,74 @@ def _command_for(session: Session, outcome: Outcome) -> HesCommand | None:
     return None
 
 
+def _commands_by_id(session: Session, outcomes: Sequence[Outcome]) -> dict[str, HesCommand]:
+    """Every command the outcomes name by id, locked in one query (in id order, so two callbacks
+    over the same commands never deadlock)."""
+    ids = sorted({o.command_id for o in outcomes if o.command_id})
+    found: dict[str, HesCommand] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        query = (
+            select(HesCommand)
+            .where(HesCommand.command_id.in_(chunk))
+            .order_by(HesCommand.id)
+            .with_for_update()
+        )
+        found.update({c.command_id: c for c in session.scalars(query)})
+    return found
+
+
+def _item_bytes(outcome: Outcome) -> bytes:
+    return json.dumps({"item_of_list": True, **asdict(outcome)}, sort_keys=True).encode()
+
+
+def _new_digests(session: Session, rows: list[dict[str, object]]) -> set[str]:
+    """Insert the replies; the digests of those not stored before."""
+    new: set[str] = set()
+    for start in range(0, len(rows), 2000):
+        stmt = (
+            insert(HesCommandReply)
+            .values(rows[start : start + 2000])
+            .on_conflict_do_nothing(constraint="uq_hes_command_replies_digest")
+            .returning(HesCommandReply.digest)
+        )
+        new.update(session.scalars(stmt))
+    return new
+
+
 def record(
     session: Session, outcomes: Sequence[Outcome], body: bytes, content_type: str | None, now: datetime,
     kind_override: str | None = None,
 ) -> Recorded:  # fmt: skip
-    """Apply the outcomes of one received message (callback or poll answer)."""
+    """Apply the outcomes of one received message (callback or poll answer), set-based: one query
+    locks the commands, one insert stores the replies, listeners hear of every finished command once."""
     result = Recorded()
-    finished: list[HesCommand] = []
+    by_id = _commands_by_id(session, outcomes)
+    matched: list[tuple[Outcome, HesCommand, str]] = []
+    rows: list[dict[str, object]] = []
+    seen: set[str] = set()
     for outcome in outcomes:
-        command = _command_for(session, outcome)
+        command = by_id.get(outcome.command_id) if outcome.command_id else _command_for(session, outcome)
         if command is None:
             result.unknown.append(outcome.command_id or f"meter {outcome.meter}")
             continue
         kind = kind_override or outcome.kind
         word = outcome.relay if outcome.kind == "relay_event" else ("ok" if outcome.ok else outcome.reason)
-        if not add_reply(session, command, kind, word, body, content_type):
+        # A message of many outcomes is kept once per command as that command's own item (the
+        # whole list on every row would store it N times); a message of one outcome as sent.
+        item = body if len(outcomes) == 1 else _item_bytes(outcome)
+        key = digest(kind, item, command.command_id)
+        if key in seen:  # the same command twice in one body: one reply
+            result.duplicates += 1
+            continue
+        seen.add(key)
+        matched.append((outcome, command, key))
+        rows.append({"command_pk": command.id, "kind": kind, "outcome": word, "body": item,
+                     "content_type": content_type, "digest": key})  # fmt: skip
+    new = _new_digests(session, rows) if rows else set()
+    finished: list[HesCommand] = []
+    for outcome, command, key in matched:
+        if key not in new:
             result.duplicates += 1
             continue
         result.applied += 1

@@ -32,8 +32,7 @@ SEAMS: dict[str, tuple[str, str]] = {
 }
 
 
-def face(package: str, function: str) -> Callable[..., Any] | None:
-    """`package.function` if this build has both, else None (the caller says "not available")."""
+def _face(package: str, function: str) -> Callable[..., Any] | None:
     try:
         module = importlib.import_module(package)
     except ModuleNotFoundError:
@@ -44,10 +43,10 @@ def face(package: str, function: str) -> Callable[..., Any] | None:
 
 def section(name: str, session: Session, consumer_id: int, now: datetime) -> Section:
     package, function = SEAMS[name]
-    found = face(package, function)
-    if found is None:
+    face = _face(package, function)
+    if face is None:
         return Section(False, [], f"{package}.{function} is not built yet")
-    result = found(session, consumer_id, now)
+    result = face(session, consumer_id, now)
     rows = [result] if isinstance(result, dict) else list(result or [])
     return Section(True, [r if isinstance(r, dict) else _as_dict(r) for r in rows])
 
