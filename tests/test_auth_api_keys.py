@@ -150,3 +150,18 @@ def test_a_revocation_made_elsewhere_takes_effect_within_the_cache_ttl(
         assert response.get_json()["error"] == "revoked_api_key"
     finally:
         app.extensions[CACHE_EXTENSION] = saved
+
+
+def test_cli_creates_a_person_once_and_a_refused_one_stores_nothing(demo, app, session) -> None:
+    from service.auth.models import User
+
+    runner = app.test_cli_runner()
+    base = ["users", "create", "je_cli", "--role", "field_officer", "--password", "a-long-cli-password"]
+    refused = runner.invoke(args=[*base, "--org-unit", "NO-SUCH-UNIT"])
+    assert refused.exit_code != 0
+    session.rollback()
+    assert session.scalar(select(User).where(User.username == "je_cli")) is None
+    created = runner.invoke(args=[*base, "--org-unit", "BPLC-D1-S1-DC1"])
+    assert created.exit_code == 0, created.output
+    session.rollback()
+    assert session.scalar(select(User.role).where(User.username == "je_cli")) == "field_officer"

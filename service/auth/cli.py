@@ -12,6 +12,7 @@ from service.auth.models import ApiKey
 from service.auth.users import UserError, create_user, set_password
 from service.extensions import db
 from service.orgs import OrgUnit
+from service.unit_of_work import unit_of_work
 
 
 def register(app: Flask) -> None:
@@ -39,11 +40,12 @@ def register(app: Flask) -> None:
             org_id = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == org_unit))
             if org_id is None:
                 raise click.ClickException(f"unknown org unit {org_unit!r}")
-        try:
-            key, raw = create_key(db.session(), system, wanted, CLI_ACTOR, org_id)
-        except ApiKeyError as exc:
-            raise click.ClickException(str(exc)) from None
-        db.session.commit()
+        with unit_of_work() as uow:
+            try:
+                key, raw = create_key(uow.session, system, wanted, CLI_ACTOR, org_id)
+            except ApiKeyError as exc:
+                raise click.ClickException(str(exc)) from None
+            uow.commit()
         click.echo(f"created key {key.prefix} for {system} with scopes {', '.join(key.scopes)}")
         click.echo(raw)
 
@@ -51,11 +53,12 @@ def register(app: Flask) -> None:
     @click.argument("prefix")
     def revoke(prefix: str) -> None:
         """Revoke the key with PREFIX (the 12 hex digits after 'cmdms_')."""
-        try:
-            revoke_key(db.session(), prefix, CLI_ACTOR)
-        except ApiKeyError as exc:
-            raise click.ClickException(str(exc)) from None
-        db.session.commit()
+        with unit_of_work() as uow:
+            try:
+                revoke_key(uow.session, prefix, CLI_ACTOR)
+            except ApiKeyError as exc:
+                raise click.ClickException(str(exc)) from None
+            uow.commit()
         app.extensions[CACHE_EXTENSION].forget(prefix)  # this process at once; others in the TTL
         click.echo(f"revoked {prefix}")
 
@@ -72,11 +75,12 @@ def register(app: Flask) -> None:
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
     @click.option("--mobile", default=None)
     def create_person(username: str, role: str, org_unit: str, password: str, mobile: str | None) -> None:
-        try:
-            create_user(db.session(), username, password, role, org_unit, CLI_ACTOR, mobile=mobile)
-        except UserError as exc:
-            raise click.ClickException(str(exc)) from None
-        db.session.commit()
+        with unit_of_work() as uow:
+            try:
+                create_user(uow.session, username, password, role, org_unit, CLI_ACTOR, mobile=mobile)
+            except UserError as exc:
+                raise click.ClickException(str(exc)) from None
+            uow.commit()
         click.echo(f"created {username} ({role}) at {org_unit}")
 
     @users.command("set-password")
@@ -84,11 +88,12 @@ def register(app: Flask) -> None:
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
     def set_person_password(username: str, password: str) -> None:
         """A new password; the user's sessions on every device end."""
-        try:
-            set_password(db.session(), username, password, CLI_ACTOR)
-        except UserError as exc:
-            raise click.ClickException(str(exc)) from None
-        db.session.commit()
+        with unit_of_work() as uow:
+            try:
+                set_password(uow.session, username, password, CLI_ACTOR)
+            except UserError as exc:
+                raise click.ClickException(str(exc)) from None
+            uow.commit()
         click.echo(f"password of {username} set; their sessions ended")
 
     app.cli.add_command(keys)

@@ -19,6 +19,7 @@ from service.auth.models import User
 from service.auth.redirects import safe_next
 from service.auth.users import check_login, end_sessions
 from service.extensions import db
+from service.unit_of_work import unit_of_work
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,40 +53,47 @@ def login() -> str | Response:
         session = db.session()
         username = form.username.data[:128]
         address = request.remote_addr or ""
-        held = throttle.check(session, username, address)
-        if held is not None:
+        with unit_of_work(session) as uow:
+            held = throttle.check(session, username, address)
+            if held is not None:
+                record(
+                    session,
+                    Actor("user", username),
+                    "login_throttled",
+                    "user",
+                    username.lower(),
+                    None,
+                    {"address": address, "limit": held.scope},
+                )
+                uow.commit()
+                flash(held.message, "error")
+                page = render_template("login.html", form=form)
+                return Response(page, 429, {"Retry-After": str(held.retry_after_seconds)})  # type: ignore[return-value]
+            user = check_login(session, form.username.data, form.password.data)
+            if user is None:
+                record(
+                    session,
+                    Actor("user", username),
+                    "login_failed",
+                    "user",
+                    username.lower(),
+                    None,
+                    {"address": address},
+                )
+                uow.commit()
+                flash("Wrong username or password.", "error")
+                return render_template("login.html", form=form), 401  # type: ignore[return-value]
+            login_user(user)
             record(
                 session,
-                Actor("user", username),
-                "login_throttled",
+                Actor("user", user.username),
+                "login",
                 "user",
-                username.lower(),
-                None,
-                {"address": address, "limit": held.scope},
-            )
-            session.commit()
-            flash(held.message, "error")
-            page = render_template("login.html", form=form)
-            return Response(page, 429, {"Retry-After": str(held.retry_after_seconds)})  # type: ignore[return-value]
-        user = check_login(session, form.username.data, form.password.data)
-        if user is None:
-            record(
-                session,
-                Actor("user", username),
-                "login_failed",
-                "user",
-                username.lower(),
+                user.username,
                 None,
                 {"address": address},
             )
-            session.commit()
-            flash("Wrong username or password.", "error")
-            return render_template("login.html", form=form), 401  # type: ignore[return-value]
-        login_user(user)
-        record(
-            session, Actor("user", user.username), "login", "user", user.username, None, {"address": address}
-        )
-        session.commit()
+            uow.commit()
         return redirect(safe_next(request.args.get("next"), url_for("web.home")))
     return render_template("login.html", form=form)
 
@@ -93,10 +101,11 @@ def login() -> str | Response:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
-    user = db.session.get(User, current_user.id)
-    if user is not None:
-        end_sessions(user)  # the cookie in this browser, and any copy of it, stops working
-        record(db.session(), Actor("user", user.username), "logout", "user", user.username)
-        db.session.commit()
+    with unit_of_work() as uow:
+        user = uow.session.get(User, current_user.id)
+        if user is not None:
+            end_sessions(user)  # the cookie in this browser, and any copy of it, stops working
+            record(uow.session, Actor("user", user.username), "logout", "user", user.username)
+            uow.commit()
     logout_user()
     return redirect(url_for("auth.login"))
