@@ -1,6 +1,7 @@
 """DESIGN "Layout": the engines import neither Flask nor `service`."""
 
 import ast
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -267,24 +268,29 @@ NOT_YET_PORTED = (
 )
 
 
-def current_app_readers(root: Path) -> list[str]:
-    bad = []
+def _service_nodes(root: Path, skip: Callable[[Path, str], bool]) -> Iterator[tuple[str, ast.AST]]:
+    """(path, node) for every syntax node of the modules under service/ that `skip` keeps."""
     for path in sorted((root / "service").rglob("*.py")):
         rel = str(path.relative_to(root))
-        if (
-            path.stem in ENTRY_POINT_NAMES
-            or path.stem.rpartition("_")[2] in ENTRY_POINT_NAMES
-            or rel in ENTRY_POINT_MODULES
-        ):
-            continue
-        for node in ast.walk(ast.parse(path.read_text(), filename=rel)):
-            named = (
-                (isinstance(node, ast.alias) and node.name.split(".")[-1] == "current_app")
-                or (isinstance(node, ast.Name) and node.id == "current_app")
-                or (isinstance(node, ast.Attribute) and node.attr == "current_app")
-            )
-            if named:
-                bad.append(f"{rel}:{getattr(node, 'lineno', 0)} reads current_app")
+        if not skip(path, rel):
+            yield from ((rel, node) for node in ast.walk(ast.parse(path.read_text(), filename=rel)))
+
+
+def _entry_point(path: Path, rel: str) -> bool:
+    names = (path.stem, path.stem.rpartition("_")[2])
+    return any(name in ENTRY_POINT_NAMES for name in names) or rel in ENTRY_POINT_MODULES
+
+
+def current_app_readers(root: Path) -> list[str]:
+    bad = []
+    for rel, node in _service_nodes(root, _entry_point):
+        named = (
+            (isinstance(node, ast.alias) and node.name.split(".")[-1] == "current_app")
+            or (isinstance(node, ast.Name) and node.id == "current_app")
+            or (isinstance(node, ast.Attribute) and node.attr == "current_app")
+        )
+        if named:
+            bad.append(f"{rel}:{getattr(node, 'lineno', 0)} reads current_app")
     return sorted(set(bad))
 
 
@@ -335,17 +341,13 @@ NOT_YET_IN_A_UNIT_OF_WORK = (
 
 def bare_commits(root: Path) -> list[str]:
     bad = []
-    for path in sorted((root / "service").rglob("*.py")):
-        rel = str(path.relative_to(root))
-        if rel == "service/unit_of_work.py":
+    for rel, node in _service_nodes(root, lambda _, rel: rel == "service/unit_of_work.py"):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
-        for node in ast.walk(ast.parse(path.read_text(), filename=rel)):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-                continue
-            target = node.func.value
-            named = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
-            if node.func.attr == "commit" and named == "session":
-                bad.append(f"{rel}:{node.lineno} commits a session by hand")
+        target = node.func.value
+        named = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
+        if node.func.attr == "commit" and named == "session":
+            bad.append(f"{rel}:{node.lineno} commits a session by hand")
     return bad
 
 
