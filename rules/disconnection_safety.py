@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +22,18 @@ class SafetyRulesError(ValueError):
 
 
 @dataclass(frozen=True)
+class PrepaidRules:
+    """Automatic disconnection and alerts of prepaid accounts (the `prepaid:` section)."""
+
+    low_balance_days: tuple[int, ...] = (3,)  # a notice when the balance lasts fewer days than each
+    zero_alert: bool = True  # a notice when the balance reaches zero
+    negative_limit_inr: Decimal = Decimal(0)  # disconnect when the balance is below minus this
+    emergency_credit_inr: Decimal = Decimal(0)  # once per crossing, before a disconnection; 0: none
+    reconnect_above_inr: Decimal = Decimal(0)  # a top-up reconnects when the balance is above this
+    average_days: int = 7  # days of daily charges the average use is taken over
+
+
+@dataclass(frozen=True)
 class SafetyRules:
     zone: ZoneInfo
     start: time
@@ -28,6 +41,7 @@ class SafetyRules:
     closed_days: frozenset[int]  # weekday numbers, Monday 0
     daily_cap: int
     holidays: dict[str, frozenset[date]] = field(default_factory=dict)
+    prepaid: PrepaidRules = field(default_factory=lambda: PrepaidRules())
 
     def allowed_day(self, discom: str, day: date) -> bool:
         return day.weekday() not in self.closed_days and day not in self.holidays.get(discom, frozenset())
@@ -85,8 +99,49 @@ def parse(text: str) -> SafetyRules:
         except ValueError as exc:
             raise SafetyRulesError(f"holidays.{discom}: {exc}") from None
     return SafetyRules(
-        ZoneInfo(str(data.get("timezone") or "Asia/Kolkata")), start, end, frozenset(closed), cap, holidays
-    )
+        ZoneInfo(str(data.get("timezone") or "Asia/Kolkata")), start, end, frozenset(closed), cap, holidays,
+        _prepaid(data.get("prepaid")),
+    )  # fmt: skip
+
+
+def _inr(raw: Any, name: str) -> Decimal:
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise SafetyRulesError(f"prepaid.{name}: an amount in rupees, got {raw!r}") from None
+    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+        raise SafetyRulesError(
+            f"prepaid.{name}: a non-negative amount with at most two decimals, got {raw!r}"
+        )
+    return value
+
+
+def _prepaid(raw: Any) -> PrepaidRules:
+    if raw is None:
+        return PrepaidRules()
+    if not isinstance(raw, dict):
+        raise SafetyRulesError("prepaid: a mapping")
+    unknown = sorted(set(raw) - set(PrepaidRules.__dataclass_fields__))
+    if unknown:
+        raise SafetyRulesError(f"prepaid: unknown setting(s) {', '.join(map(str, unknown))}")
+    days = raw.get("low_balance_days", [3])
+    if not isinstance(days, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in days
+    ):
+        raise SafetyRulesError("prepaid.low_balance_days: a list of positive whole numbers of days")
+    average = raw.get("average_days", 7)
+    if not isinstance(average, int) or isinstance(average, bool) or not 1 <= average <= 90:
+        raise SafetyRulesError("prepaid.average_days: a whole number from 1 to 90")
+    zero = raw.get("zero_alert", True)
+    if not isinstance(zero, bool):
+        raise SafetyRulesError("prepaid.zero_alert: true or false")
+    return PrepaidRules(
+        tuple(sorted(set(days), reverse=True)), zero,
+        _inr(raw.get("negative_limit_inr", 0), "negative_limit_inr"),
+        _inr(raw.get("emergency_credit_inr", 0), "emergency_credit_inr"),
+        _inr(raw.get("reconnect_above_inr", 0), "reconnect_above_inr"),
+        average,
+    )  # fmt: skip
 
 
 def load(path: Path = RULES_FILE) -> SafetyRules:

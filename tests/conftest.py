@@ -60,7 +60,7 @@ def test_config(servers: dict[str, str], tmp_path_factory: pytest.TempPathFactor
         testing=True,
         var_dir=var,
         amr_drop_dir=var / "amr-drop",
-        webhook_secrets={"billing": "billing-webhook-secret"},
+        webhook_secrets={"billing": "billing-webhook-secret", "payment_gateway": "gateway-webhook-secret"},
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Subquery, func, select, update
 from sqlalchemy.orm import Session, aliased
@@ -40,6 +41,17 @@ def consumers_by_ivrs(session: Session, ivrs_numbers: Iterable[str]) -> dict[str
     wanted = sorted(set(ivrs_numbers))
     if not wanted:
         return {}
+    return {c.ivrs_number: c for c in _supplies(session, Consumer.ivrs_number.in_(wanted))}
+
+
+def consumers_by_id(session: Session, consumer_ids: Iterable[int]) -> dict[int, ConsumerSupply]:
+    wanted = sorted(set(consumer_ids))
+    if not wanted:
+        return {}
+    return {c.consumer_id: c for c in _supplies(session, Consumer.id.in_(wanted))}
+
+
+def _supplies(session: Session, where: Any) -> list[ConsumerSupply]:
     unit, division = aliased(OrgUnit), aliased(OrgUnit)
     rows = session.execute(
         select(
@@ -64,10 +76,10 @@ def consumers_by_ivrs(session: Session, ivrs_numbers: Iterable[str]) -> dict[str
             Installation, (Installation.consumer_id == Consumer.id) & Installation.removed_at.is_(None)
         )
         .outerjoin(Meter, Meter.id == Installation.meter_id)
-        .where(Consumer.ivrs_number.in_(wanted))
+        .where(where)
     ).all()
-    return {
-        r.ivrs_number: ConsumerSupply(
+    return [
+        ConsumerSupply(
             r.id,
             r.ivrs_number,
             r.org_unit_id,
@@ -81,7 +93,7 @@ def consumers_by_ivrs(session: Session, ivrs_numbers: Iterable[str]) -> dict[str
             r.hes_code,
         )  # fmt: skip
         for r in rows
-    }
+    ]
 
 
 def set_supply_status(session: Session, consumer_ids: Sequence[int], status: str) -> int:

@@ -156,3 +156,26 @@ def mismatched_balances(session: Session) -> list[int]:
             )
         ).scalars()
     )
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    entry_id: int
+    consumer_id: int
+    kind: str
+    source_id: str
+    amount_inr: Decimal
+    balance_after_inr: Decimal
+    business_day: date
+    detail: dict[str, Any]
+
+
+def entry(session: Session, entry_id: int) -> EntryFacts | None:
+    row = session.execute(
+        text(
+            "SELECT id, consumer_id, kind, source_id, amount_inr, balance_after_inr, business_day, detail"
+            " FROM prepaid_ledger WHERE id = :id"
+        ),
+        {"id": entry_id},
+    ).one_or_none()
+    return None if row is None else EntryFacts(*row)

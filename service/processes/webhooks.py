@@ -119,6 +119,12 @@ def receive(session: Session, system: str, idempotency_key: str, body: bytes) ->
         raise WebhookRefused(
             422, "unknown_event_type", f"Unknown event type {payload['type']!r}.", known_types=known
         )
+    limit = mapping.get("max_body_bytes")
+    if limit is not None and len(body) > int(limit):
+        raise WebhookRefused(
+            413, "body_too_large", f"A {payload['type']} event is at most {int(limit)} bytes.",
+            limit=int(limit), size=len(body),
+        )  # fmt: skip
     handler = HANDLERS.get(str(mapping.get("handler"))) if mapping.get("handler") else None
     if mapping.get("handler") and handler is None:
         raise LookupError(f"webhooks.yaml: no handler registered as {mapping['handler']!r}")

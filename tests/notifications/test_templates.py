@@ -22,6 +22,9 @@ MESSAGE_TYPES = {
     "staff_alert",
     "planned_outage_changed",
     "planned_outage_cancelled",
+    "zero_prepaid_balance",
+    "disconnected_for_balance",
+    "prepaid_emergency_credit",
 }
 
 

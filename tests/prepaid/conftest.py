@@ -10,6 +10,16 @@ import pytest
 from sqlalchemy import text
 
 from service.audit.log import Actor
+from tests.disconnections.conftest import (  # noqa: F401
+    add_hes,
+    clock,
+    engine,
+    fcm,
+    hes_sim,
+    live_url,
+    twilio,
+    wired,
+)
 
 BILLING = Actor("system", "billing")
 

@@ -109,6 +109,7 @@ def test_unknown_event_type_is_422(processes_app, discom, client) -> None:
     assert response.json["known_types"] == [
         "disconnection.list",
         "inspection.requested",
+        "prepaid.payment",
         "reconnection.list",
         "replacement.decision",
     ]

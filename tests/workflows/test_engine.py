@@ -157,6 +157,8 @@ def test_the_shipped_process_files_pass_the_check() -> None:
                 "atr.escalate",
                 "atr.replace_meter",
                 "outages.planned_notice",
+                "prepaid.reconnect_if_due",
+                "prepaid.recharge_notice",
             },  # fmt: skip
             {"field_officer", "supervisor", "control_centre"},
         )
