@@ -18,11 +18,11 @@ class SignIn(Schema):
     otp = fields.String(required=True, validate=validate.Regexp(r"^\s*\d{6}\s*$", error="six digits"))
 
 
-class DeviceCreate(Schema):
+class AppDeviceCreate(Schema):
     token = fields.String(required=True, validate=validate.Length(min=20, max=512))
     platform = fields.String(load_default="android", validate=validate.OneOf(("android", "ios", "web")))
 
 
-class PageQuery(Schema):
+class AppPageQuery(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100_000))

@@ -32,7 +32,8 @@ SEAMS: dict[str, tuple[str, str]] = {
 }
 
 
-def _face(package: str, function: str) -> Callable[..., Any] | None:
+def face(package: str, function: str) -> Callable[..., Any] | None:
+    """`package.function` if this build has both, else None (the caller says "not available")."""
     try:
         module = importlib.import_module(package)
     except ModuleNotFoundError:
@@ -43,10 +44,10 @@ def _face(package: str, function: str) -> Callable[..., Any] | None:
 
 def section(name: str, session: Session, consumer_id: int, now: datetime) -> Section:
     package, function = SEAMS[name]
-    face = _face(package, function)
-    if face is None:
+    found = face(package, function)
+    if found is None:
         return Section(False, [], f"{package}.{function} is not built yet")
-    result = face(session, consumer_id, now)
+    result = found(session, consumer_id, now)
     rows = [result] if isinstance(result, dict) else list(result or [])
     return Section(True, [r if isinstance(r, dict) else _as_dict(r) for r in rows])
 
