@@ -11,8 +11,12 @@ from flask import Flask
 
 from service.prepaid.ledger import LedgerError, Posted, balance, post, reverse
 from service.prepaid.modes import ModeChange, to_postpaid, to_prepaid
+from service.prepaid.statement import Statement, StatementLine, statement
 
-__all__ = ["LedgerError", "ModeChange", "Posted", "balance", "post", "reverse", "to_postpaid", "to_prepaid"]
+__all__ = [
+    "LedgerError", "ModeChange", "Posted", "Statement", "StatementLine", "balance", "post", "reverse",
+    "statement", "to_postpaid", "to_prepaid",
+]  # fmt: skip
 RULES_KEY = "cmdms.prepaid_rules"
 
 

@@ -181,3 +181,22 @@ def test_migration_to_prepaid_and_back_is_effective_dated_and_audited(
     with pytest.raises(LedgerError) as twice:
         to_postpaid(session(), cid, effective_from=date(2026, 12, 2), source_id="NGB-BACK-2", actor=BILLING)
     assert twice.value.code == "same_mode"
+
+
+def test_the_statement_pages_the_ledger_newest_first_with_its_total_and_days_left(
+    session: Any, prepaid_one: int
+) -> None:
+    from service.prepaid import statement
+
+    for day in (1, 2, 3, 4):
+        post(session(), prepaid_one, "daily_charge", f"daily:{prepaid_one}:2026-11-0{day}", Decimal("-50.00"),
+             business_day=date(2026, 11, day), actor=BILLING)  # fmt: skip
+    session.commit()
+    first = statement(session(), prepaid_one, page=1, per_page=2)
+    second = statement(session(), prepaid_one, page=3, per_page=2)
+    # 500.00 opening - 4 x 50.00 = 300.00; 50.00 a day on average -> 6 days left.
+    assert (first.balance_inr, first.average_daily_charge_inr, first.days_left) == (
+        Decimal("300.00"), Decimal("50.00"), 6,
+    )  # fmt: skip
+    assert first.total == 5 and [line.business_day.day for line in first.lines] == [4, 3]
+    assert [line.kind for line in second.lines] == ["opening_balance"]
