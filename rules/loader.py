@@ -4,7 +4,7 @@ types' parameter declarations. Every problem is reported as `file:line: reason`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -119,6 +119,56 @@ def _where(path: Sequence[Any]) -> str:
     for step in path:
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
     return out or "(file)"
+
+
+# (parameter name, its entry in the type's spec, the value given) -> what is wrong, or None
+ParameterCheck = Callable[[str, Any, Any], str | None]
+# (the rule as written, its path in the file) -> problems beyond its parameters one by one
+RuleCheck = Callable[[dict[str, Any], list[Any]], list[RuleFileError]]
+
+
+def check_rule_list(
+    root: yaml.Node,
+    file: str,
+    rules: Sequence[dict[str, Any]],
+    specs: Mapping[str, Mapping[str, Any]],
+    check: ParameterCheck,
+    extra: RuleCheck | None = None,
+) -> list[RuleFileError]:
+    """What every analyst rule list of `id`, `type` and `parameters` shares (correlation, revenue
+    analytics): unique ids, exactly the parameters the rule's type names, each one `check`ed."""
+    errors: list[RuleFileError] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(rules):
+        path: list[Any] = ["rules", i]
+        here = _where(path)
+        if raw["id"] in seen:
+            errors.append(
+                RuleFileError(
+                    file, _line_of(root, [*path, "id"]), f"{here}.id: duplicate rule id {raw['id']!r}"
+                )
+            )
+        seen.add(raw["id"])
+        spec, given = specs[raw["type"]], raw["parameters"]
+        for name in sorted(set(given) - set(spec)):
+            errors.append(
+                RuleFileError(
+                    file,
+                    _line_of(root, [*path, "parameters", name]),
+                    f"{here}.parameters.{name}: unknown parameter (allowed: {', '.join(spec)})",
+                )
+            )
+        for name, entry in spec.items():
+            at = _line_of(root, [*path, "parameters", name])
+            if name not in given:
+                errors.append(RuleFileError(file, at, f"{here}.parameters: missing parameter {name!r}"))
+                continue
+            problem = check(name, entry, given[name])
+            if problem:
+                errors.append(RuleFileError(file, at, f"{here}.parameters.{name}: {problem}"))
+        if extra is not None:
+            errors.extend(extra(raw, path))
+    return errors
 
 
 def parse_checked(

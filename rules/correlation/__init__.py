@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rules.loader import RuleFileError, _line_of, _where, parse_checked, schema_validator
+from rules.loader import RuleFileError, _line_of, _where, check_rule_list, parse_checked, schema_validator
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
 CORRELATION_DIR = Path(__file__).resolve().parent
@@ -93,66 +93,35 @@ def load_text(text: str, file: str) -> CorrelationLoad:
                     )
                 )
             kinds[code] = kind
-    rules_out: list[CorrelationRule] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(data["rules"]):
-        path: list[Any] = ["rules", i]
-        here = _where(path)
-        if raw["id"] in seen:
-            errors.append(
-                RuleFileError(
-                    file, _line_of(root, [*path, "id"]), f"{here}.id: duplicate rule id {raw['id']!r}"
-                )
-            )
-        seen.add(raw["id"])
-        spec = RULE_PARAMS[raw["type"]]
-        given = raw["parameters"]
-        for name in sorted(set(given) - set(spec)):
-            errors.append(
-                RuleFileError(
-                    file,
-                    _line_of(root, [*path, "parameters", name]),
-                    f"{here}.parameters.{name}: unknown parameter (allowed: {', '.join(spec)})",
-                )
-            )
-        for name, (kind_type, minimum) in spec.items():
-            at = _line_of(root, [*path, "parameters", name])
-            if name not in given:
-                errors.append(RuleFileError(file, at, f"{here}.parameters: missing parameter {name!r}"))
-                continue
-            value = given[name]
-            if kind_type is int and (isinstance(value, bool) or not isinstance(value, int)):
-                errors.append(
-                    RuleFileError(file, at, f"{here}.parameters.{name}: must be an integer, got {value!r}")
-                )
-            elif kind_type is int and minimum is not None and value < minimum:
-                errors.append(
-                    RuleFileError(file, at, f"{here}.parameters.{name}: must be at least {minimum:g}")
-                )
-            elif kind_type is str and not isinstance(value, str):
-                errors.append(
-                    RuleFileError(file, at, f"{here}.parameters.{name}: must be a string, got {value!r}")
-                )
-            elif name == "group" and value not in GROUPS:
-                errors.append(
-                    RuleFileError(file, at, f"{here}.parameters.group: must be one of {', '.join(GROUPS)}")
-                )
-            elif name in ("fail", "restore", "first", "then") and value not in data["event_kinds"]:
-                errors.append(
-                    RuleFileError(file, at, f"{here}.parameters.{name}: unknown event kind {value!r}")
-                )
-        if raw["type"] == "group_burst" and given.get("min_share_pct", 1) > 100:
-            errors.append(
-                RuleFileError(
-                    file,
-                    _line_of(root, [*path, "parameters", "min_share_pct"]),
-                    f"{here}.parameters.min_share_pct: must be at most 100",
-                )
-            )
-        if not errors:
-            rules_out.append(
-                CorrelationRule(raw["id"], raw["name"], raw["type"], dict(given), _line_of(root, path))
-            )
+    event_kinds = data["event_kinds"]
+
+    def check(name: str, spec: tuple[type, float | None], value: Any) -> str | None:
+        kind_type, minimum = spec
+        if kind_type is int and (isinstance(value, bool) or not isinstance(value, int)):
+            return f"must be an integer, got {value!r}"
+        if kind_type is int and minimum is not None and value < minimum:
+            return f"must be at least {minimum:g}"
+        if kind_type is str and not isinstance(value, str):
+            return f"must be a string, got {value!r}"
+        if name == "group" and value not in GROUPS:
+            return f"must be one of {', '.join(GROUPS)}"
+        if name in ("fail", "restore", "first", "then") and value not in event_kinds:
+            return f"unknown event kind {value!r}"
+        return None
+
+    def share_at_most_100(raw: dict[str, Any], path: list[Any]) -> list[RuleFileError]:
+        if raw["type"] == "group_burst" and raw["parameters"].get("min_share_pct", 1) > 100:
+            at = _line_of(root, [*path, "parameters", "min_share_pct"])
+            return [RuleFileError(file, at, f"{_where(path)}.parameters.min_share_pct: must be at most 100")]
+        return []
+
+    errors += check_rule_list(root, file, data["rules"], RULE_PARAMS, check, share_at_most_100)
+    rules_out = [
+        CorrelationRule(
+            raw["id"], raw["name"], raw["type"], dict(raw["parameters"]), _line_of(root, ["rules", i])
+        )
+        for i, raw in enumerate(data["rules"])
+    ]
     if errors:
         return CorrelationLoad(None, errors)
     return CorrelationLoad(CorrelationSet(data["correlation_set"], file, kinds, tuple(rules_out)))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rules.loader import RuleFileError, _line_of, _where, parse_checked, schema_validator
+from rules.loader import RuleFileError, _line_of, check_rule_list, parse_checked, schema_validator
 
 REVENUE_DIR = Path(__file__).resolve().parent
 SCHEMA_PATH = REVENUE_DIR / "schema.json"
@@ -68,7 +68,8 @@ class AnalyticsLoad:
         return not self.errors and self.analytics_set is not None
 
 
-def _param_problem(kind: str, low: float | None, high: float | None, value: Any) -> str | None:
+def _param_problem(name: str, spec: tuple[str, float | None, float | None], value: Any) -> str | None:
+    kind, low, high = spec
     if kind in ("number", "integer"):
         if (
             isinstance(value, bool)
@@ -97,37 +98,18 @@ def load_text(text: str, file: str) -> AnalyticsLoad:
     root, data, errors = parse_checked(text, file, schema_validator(SCHEMA_PATH))
     if errors:
         return AnalyticsLoad(None, errors)
-    rules_out: list[AnalyticsRule] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(data["rules"]):
-        path: list[Any] = ["rules", i]
-        here = _where(path)
-        if raw["id"] in seen:
-            errors.append(
-                RuleFileError(
-                    file, _line_of(root, [*path, "id"]), f"{here}.id: duplicate rule id {raw['id']!r}"
-                )
-            )
-        seen.add(raw["id"])
-        spec, given = RULE_PARAMS[raw["type"]], raw["parameters"]
-        for name in sorted(set(given) - set(spec)):
-            errors.append(
-                RuleFileError(
-                    file,
-                    _line_of(root, [*path, "parameters", name]),
-                    f"{here}.parameters.{name}: unknown parameter (allowed: {', '.join(spec)})",
-                )
-            )
-        for name, (kind, low, high) in spec.items():
-            at = _line_of(root, [*path, "parameters", name])
-            if name not in given:
-                errors.append(RuleFileError(file, at, f"{here}.parameters: missing parameter {name!r}"))
-                continue
-            problem = _param_problem(kind, low, high, given[name])
-            if problem:
-                errors.append(RuleFileError(file, at, f"{here}.parameters.{name}: {problem}"))
-        rules_out.append(AnalyticsRule(raw["id"], raw["name"], raw["type"], dict(given),
-                                       bool(raw.get("enabled", True)), _line_of(root, path)))  # fmt: skip
+    errors = check_rule_list(root, file, data["rules"], RULE_PARAMS, _param_problem)
+    rules_out = [
+        AnalyticsRule(
+            raw["id"],
+            raw["name"],
+            raw["type"],
+            dict(raw["parameters"]),
+            bool(raw.get("enabled", True)),
+            _line_of(root, ["rules", i]),
+        )  # fmt: skip
+        for i, raw in enumerate(data["rules"])
+    ]
     if errors:
         return AnalyticsLoad(None, sorted(errors, key=lambda e: e.line))
     return AnalyticsLoad(
