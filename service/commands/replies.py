@@ -35,6 +35,13 @@ def digest(kind: str, body: bytes, command_id: str) -> str:
     return hashlib.sha256(kind.encode() + b"\0" + command_id.encode() + b"\0" + body).hexdigest()
 
 
+def _reply_row(
+    command: HesCommand, kind: str, outcome: str | None, body: bytes, content_type: str | None
+) -> dict[str, object]:
+    return {"command_pk": command.id, "kind": kind, "outcome": outcome, "body": body,
+            "content_type": content_type, "digest": digest(kind, body, command.command_id)}  # fmt: skip
+
+
 def add_reply(
     session: Session,
     command: HesCommand,
@@ -44,16 +51,8 @@ def add_reply(
     content_type: str | None,
 ) -> bool:
     """Store one reply; False when the same reply was stored before."""
-    stmt = (
-        insert(HesCommandReply)
-        .values(
-            command_pk=command.id, kind=kind, outcome=outcome, body=body, content_type=content_type,
-            digest=digest(kind, body, command.command_id),
-        )
-        .on_conflict_do_nothing(constraint="uq_hes_command_replies_digest")
-        .returning(HesCommandReply.id)
-    )  # fmt: skip
-    return session.execute(stmt).scalar_one_or_none() is not None
+    row = _reply_row(command, kind, outcome, body, content_type)
+    return row["digest"] in _new_digests(session, [row])
 
 
 def finish(session: Session, command: HesCommand, state: str, reason: str | None, now: datetime) -> bool:
@@ -145,14 +144,14 @@ def record(
         # A message of many outcomes is kept once per command as that command's own item (the
         # whole list on every row would store it N times); a message of one outcome as sent.
         item = body if len(outcomes) == 1 else _item_bytes(outcome)
-        key = digest(kind, item, command.command_id)
+        row = _reply_row(command, kind, word, item, content_type)
+        key = str(row["digest"])
         if key in seen:  # the same command twice in one body: one reply
             result.duplicates += 1
             continue
         seen.add(key)
         matched.append((outcome, command, key))
-        rows.append({"command_pk": command.id, "kind": kind, "outcome": word, "body": item,
-                     "content_type": content_type, "digest": key})  # fmt: skip
+        rows.append(row)
     new = _new_digests(session, rows) if rows else set()
     finished: list[HesCommand] = []
     for outcome, command, key in matched:
