@@ -158,8 +158,9 @@ def test_every_built_in_operation_has_a_test() -> None:
     # replacement.commission / replacement.switch: tests/assets/test_smart_replacement.py
     # atr.record_action / atr.escalate / atr.replace_meter: tests/revenue/test_cases.py
     # outages.planned_notice: tests/outages/test_planned.py
+    # prepaid.reconnect_if_due / prepaid.recharge_notice: tests/prepaid/test_topup.py
     assert set(SERVICE_OPERATIONS) - {"test.flaky"} == {
         "billing.post", "notify.sms", "hes.disconnect", "disconnection.send", "reconnection.send",
         "replacement.commission", "replacement.switch", "atr.record_action", "atr.escalate",
-        "atr.replace_meter", "outages.planned_notice",
+        "atr.replace_meter", "outages.planned_notice", "prepaid.reconnect_if_due", "prepaid.recharge_notice",
     }  # fmt: skip
