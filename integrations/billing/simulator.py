@@ -1,4 +1,5 @@
-"""A stand-in billing server on 127.0.0.1: records signed JSON POSTs; can fail the next N calls.
+"""A stand-in billing server on 127.0.0.1: records signed JSON POSTs; can fail the next N calls
+or lose the answers to the next N postings it applied.
 
 Checks the signature and returns the first answer again for a repeated Idempotency-Key, as the
 real system does. Usage: `with BillingSimulator(secret) as sim: ... sim.url ... sim.requests`.
@@ -32,6 +33,7 @@ class BillingSimulator:
         self.answers: dict[str, dict[str, Any]] = {}
         self._fail_next = 0
         self._fail_status = 503
+        self._lose_next = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -40,6 +42,12 @@ class BillingSimulator:
     def fail_next(self, calls: int, status: int = 503) -> None:
         with self._lock:
             self._fail_next, self._fail_status = calls, status
+
+    def lose_next_answers(self, calls: int) -> None:
+        """Billing applies the next `calls` postings, then its answer is lost (a 504 from the
+        gateway in front of it): the caller cannot tell, retries, and must send the same key."""
+        with self._lock:
+            self._lose_next = calls
 
     @property
     def url(self) -> str:
@@ -113,6 +121,11 @@ class BillingSimulator:
         }
         with self._lock:
             self.answers[key] = answer
+            lost = self._lose_next > 0
+            if lost:
+                self._lose_next -= 1
+        if lost:
+            return self._send(handler, 504, {"error": "gateway_timeout"})
         return self._send(handler, 200, answer)
 
     @staticmethod

@@ -11,8 +11,6 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from service.ports import adapters_of
-from service.processes.operations import OperationContext, billing_post
 from tests.assets.conftest import Site, post_decision, submit_to_billing
 from tests.processes.helpers import open_items
 
@@ -127,17 +125,47 @@ def test_billing_called_twice_with_one_idempotency_key_stores_and_acts_once(
     hes_sim: Any,
     billing: Any,
 ) -> None:
+    """Billing applies the posting but its answer is lost: the outbox retries the item after its
+    back-off, billing sees the same key again and answers its first answer; one posting exists
+    on both sides and the process waits for billing's decision once."""
+    billing.lose_next_answers(1)
     key = make_api_key("assets:write", system="field-app")
-    submit_to_billing(client, key, run_jobs, drain, hes_sim, BODY)
-    first = billing.requests[-1]
-    # A worker that died after billing answered runs the item again: the same key goes out.
-    adapters = adapters_of(client.application)
-    context = OperationContext(0, "post_to_billing", first.idempotency_key, 2, adapters)
-    again = billing_post({"path": "/replacements", "body": first.body}, context)
-    assert len(billing.requests) == 2
-    assert billing.requests[0].idempotency_key == billing.requests[1].idempotency_key
-    assert len(billing.answers) == 1  # billing stored (and acted on) one replacement
-    assert again["billing_reference"] == billing.answers[first.idempotency_key]["billing_reference"]
+    replacement_id = submit_to_billing(client, key, run_jobs, drain, hes_sim, BODY)
+    session.expire_all()
+    item = session.execute(
+        text("SELECT id, status, attempts, last_error FROM outbox WHERE operation = 'workflow:billing.post'")
+    ).one()
+    assert (item.status, item.attempts) == ("pending", 1) and "504" in item.last_error
+    assert len(billing.requests) == 1 and len(billing.answers) == 1  # applied, answer lost
+    session.execute(text("UPDATE outbox SET next_attempt_at = now() WHERE id = :i"), {"i": item.id})
+    session.commit()  # the back-off has passed
+    drain()
+    session.expire_all()
+    assert [r.path for r in billing.requests] == ["/replacements", "/replacements"]
+    assert billing.requests[0].idempotency_key == billing.requests[1].idempotency_key != ""
+    assert billing.requests[0].body == billing.requests[1].body
+    [(stored_key, stored)] = billing.answers.items()  # billing stored (and acted on) one posting
+    assert stored_key == billing.requests[0].idempotency_key
+    done = session.execute(
+        text("SELECT status, attempts, result FROM outbox WHERE operation = 'workflow:billing.post'")
+    ).all()
+    assert [(d.status, d.attempts) for d in done] == [("done", 2)]
+    assert done[0].result["billing_reference"] == stored["billing_reference"] == "NGB-000001"
+    assert _state(session, replacement_id) == ("awaiting_billing", None)
+    instance_id = session.execute(
+        text("SELECT instance_id FROM meter_replacements WHERE id = :i"), {"i": replacement_id}
+    ).scalar_one()
+    waits = session.execute(
+        text("SELECT name FROM process_message_waits WHERE instance_id = :i"),
+        {"i": instance_id},
+    )
+    assert waits.scalars().all() == ["replacement_decided"]  # resumed once, waiting for billing
+    answer = post_decision(client, {"replacement_id": replacement_id, "decision": "approved"}, "dec-9")
+    assert answer.status_code == 200, answer.json
+    drain()
+    assert _state(session, replacement_id)[0] == "done"
+    assert _open_meter(session, smart_site.ids["A1"]) == ["SM2"]
+    assert len(billing.requests) == 2  # nothing posted again after the decision
 
 
 def test_a_meter_that_does_not_answer_goes_back_to_the_field_officer(
