@@ -112,32 +112,51 @@ def _page_urls(app: Flask) -> list[tuple[str, str]]:
     return urls
 
 
-def test_every_page_as_admin_on_the_demo_shows_times_only_in_ist(
-    app: Flask, demo: Any, run_jobs: Any, login: Any
-) -> None:
-    from service.extensions import db
-    from service.processes.models import WorkItem
-
-    run_jobs()  # VEE on the demo readings, notices through the console channel
-    db.session.expire_all()
-    assert db.session.scalar(select(WorkItem.id).where(WorkItem.status == "completed")) is not None
-    client = login("admin")
+def _scan(client: Any, urls: list[tuple[str, str]]) -> tuple[dict[str, list[str]], set[str], set[str]]:
+    """Every page of `urls` this client may open: times without IST, endpoints showing times, pages seen."""
     problems: dict[str, list[str]] = {}
     with_times: set[str] = set()
-    urls = _page_urls(app)
-    assert len(urls) >= 12
+    seen: set[str] = set()
     for endpoint, url in urls:
         response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
+        assert response.status_code in (200, 403, 404), (url, response.status_code)
+        if response.status_code != 200:
+            continue
+        seen.add(endpoint)
         html = response.get_data(as_text=True)
         if " IST</time>" in html:
             with_times.add(endpoint)
         bad = times_without_zone(html)
         if bad:
             problems[url] = bad
+    return problems, with_times, seen
+
+
+def test_every_page_in_every_demo_role_shows_times_only_in_ist(
+    app: Flask, demo: Any, run_jobs: Any, login: Any
+) -> None:
+    from service.extensions import db
+    from service.masterdata.demo import DEMO_USERS
+    from service.processes.models import WorkItem
+
+    run_jobs()  # VEE on the demo readings, notices through the console channel
+    db.session.expire_all()
+    assert db.session.scalar(select(WorkItem.id).where(WorkItem.status == "completed")) is not None
+    urls = _page_urls(app)
+    assert len(urls) >= 12
+    problems, with_times, seen = _scan(login("admin"), urls)
     assert problems == {}
+    assert {e for e, _ in urls} == seen  # the admin opens every page
     # The scan saw times on the pages that have them (so it looked at real rows, not empty lists).
     assert {
         "processes.queue", "processes.task", "processes.instances", "processes.instance",
         "notifications.index", "vee.readings", "vee.rule", "vee.meter", "consumers.profile",
+        "admin_oversight.audit",
     } <= with_times  # fmt: skip
+    # Each other demo role: its home (built for the role) and every page it may open.
+    for username, role, _, _ in DEMO_USERS:
+        if role == "admin":
+            continue
+        problems, _, seen = _scan(login(username), urls)
+        assert problems == {}, username
+        assert "web.home" in seen and len(seen) >= 3, (username, seen)
