@@ -17,8 +17,8 @@ from rq.job import Job
 from sqlalchemy import Select, select
 from werkzeug.wrappers import Response
 
+from service.audit import AuditEntry
 from service.audit.log import record
-from service.audit.models import AuditEntry
 from service.auth.principal import for_user
 from service.auth.views import role_required
 from service.extensions import db
