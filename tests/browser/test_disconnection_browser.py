@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from service.disconnections.models import ListOrder, ListPart
@@ -64,12 +65,12 @@ def test_an_officer_verifies_and_approves_and_the_authority_confirms_with_the_ot
     assert boxes.count() == 25
     boxes.nth(0).check()
     boxes.nth(1).check()
-    assert officer.inner_text("#selected-count") == "2"
-    assert officer.inner_text("#selected-arrears") == "2,501.00"
+    expect(officer.locator("#selected-count")).to_have_text("2")
+    expect(officer.locator("#selected-arrears")).to_have_text("2,501.00")
     officer.check("#select-page")
-    assert officer.inner_text("#selected-count") == "25"
+    expect(officer.locator("#selected-count")).to_have_text("25")
     officer.click("#select-none")
-    assert officer.inner_text("#selected-count") == "0"
+    expect(officer.locator("#selected-count")).to_have_text("0")
     boxes.nth(0).check()
     boxes.nth(1).check()
     officer.fill("#drop-reason", "paid today at the counter")
