@@ -15,9 +15,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 # The demo: embedded PostgreSQL and Redis under ./var (unless DATABASE_URL / REDIS_URL are set),
-# migrations, the demo discom seeded once, web on :5000 and an RQ worker.
+# migrations, the demo discom seeded once, web on :5000 (`make run PORT=8080 HOST=0.0.0.0`) and an
+# RQ worker whose log goes to var/log/worker.log (the start-up banner stays on screen).
+PORT ?= 5000
+HOST ?= 127.0.0.1
 run: install
-	$(BIN)/flask --app wsgi run-demo
+	$(BIN)/flask --app wsgi run-demo --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

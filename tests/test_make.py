@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,27 @@ def test_make_run_interrupted_during_seeding_leaves_no_process(tmp_path: Path, i
     finally:
         _stop_leftovers(var, run.pid)
     assert b"seeded" not in output and b"CMDMS demo at" not in output
+
+
+def test_make_run_takes_port_and_host() -> None:
+    done = _make("-n", "-o", "install", "run", "PORT=5055", "HOST=0.0.0.0")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("flask --app wsgi run-demo --host 0.0.0.0 --port 5055")
+    default = _make("-n", "-o", "install", "run")
+    assert default.stdout.strip().endswith("run-demo --host 127.0.0.1 --port 5000")
+
+
+def test_the_demo_worker_logs_to_a_file_not_the_terminal(app: Any, tmp_path: Path, capfd: Any) -> None:
+    from service.config import child_environment
+    from service.ops.cli import start_worker, worker_log_path
+
+    config = app.extensions["cmdms.config"]
+    log_path = worker_log_path(tmp_path / "var")
+    assert log_path == tmp_path / "var" / "log" / "worker.log" and log_path.parent.is_dir()
+    env = child_environment({"DATABASE_URL": config.database_url, "REDIS_URL": config.redis_url})
+    worker = start_worker(env, log_path, "--burst")
+    assert worker.wait(timeout=120) == 0
+    written = log_path.read_text()
+    assert "Worker" in written and "done, quitting" in written, written
+    out, err = capfd.readouterr()
+    assert "Worker" not in out and "Worker" not in err

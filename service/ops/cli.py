@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import click
@@ -65,15 +66,34 @@ def register(app: Flask) -> None:
                     uow.commit()
                     click.echo(summary.describe())
             env = child_environment({"DATABASE_URL": config.database_url, "REDIS_URL": config.redis_url})
-            worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], env=env)
+            log_path = worker_log_path(config.var_dir)
+            worker = start_worker(env, log_path)
             click.echo("")
             click.echo(f"CMDMS demo at http://{host}:{port}/  (API docs: /api/docs, health: /healthz)")
+            click.echo(f"worker log: {log_path}  (tail -f it to watch jobs)")
             click.echo(
                 "log in as admin / cmdms-demo  (every demo user has that password; see docs/operations.md)"
             )
             serve(current_app._get_current_object(), host=host, port=port, threads=8)  # type: ignore[attr-defined]
         finally:
             _shutdown(worker)
+
+
+def worker_log_path(var_dir: Path) -> Path:
+    """Where the demo's worker writes its log: var/log/worker.log (the directory made if needed)."""
+    folder = var_dir / "log"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "worker.log"
+
+
+def start_worker(env: dict[str, str], log_path: Path, *args: str) -> subprocess.Popen[bytes]:
+    """`flask worker` as a child whose output is appended to `log_path`, not the terminal, so its
+    INFO lines do not bury the demo's start-up banner."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", *args],
+            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
 
 
 def _shutdown(worker: subprocess.Popen[bytes] | None) -> None:
