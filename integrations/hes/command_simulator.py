@@ -2,7 +2,8 @@
 
 POST /commands (JSON) or /EndDeviceControls (CIM) is acknowledged at once; after `delay_seconds`
 the simulator calls back with the outcome (success, `meter_offline`, `relay_fault`) and, on
-success of a connect/disconnect, the IS 15959 relay event (302/301) — or stays silent.
+success of a connect/disconnect, the IS 15959 relay event (302/301) — or stays silent. A
+successful read (JSON form) carries the meter's kWh register (`registers`, `register_kwh`).
 GET /commands/<id> answers pollers. Every body received is kept byte for byte.
 
 `callback_batch` > 1 (JSON form): outcomes and relay events are posted as JSON lists of up to that
@@ -54,6 +55,9 @@ class HesCommandSimulator:
     state: dict[str, dict[str, Any]] = field(default_factory=dict)  # command id -> pollable status
     callback_batch: int = 1
     callback_linger_seconds: float = 0.05
+    # A successful read answers the kWh register: per meter, else `register_kwh` (None: no value).
+    registers: dict[str, float] = field(default_factory=dict)
+    register_kwh: float | None = 1.0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -179,6 +183,9 @@ class HesCommandSimulator:
                 "command_id": command_id, "status": "success" if ok else "failed",
                 "reason": None if ok else outcome, "relay": relay,
             }  # fmt: skip
+            kwh = self.registers.get(meter, self.register_kwh)
+            if ok and action == "read" and kwh is not None:
+                self.state[command_id]["reading"] = {"kwh": kwh}
         if not self.callback_url:
             return
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -28,6 +28,7 @@ class Outcome:
     meter: str | None = None
     relay: str | None = None  # "connected" | "disconnected" when known
     at: str | None = None  # a relay event's time as the HES sent it (ISO 8601)
+    register_kwh: float | None = None  # an on-demand read's kWh register, when the reply carries it
 
 
 def read_callback(body: bytes, content_type: str) -> list[Outcome]:
@@ -99,5 +100,15 @@ def _json_item(i: int, item: Any) -> Outcome:
     relay = item.get("relay")
     return Outcome(
         command_id, "reply", ok, None if ok else str(reason or "failed"), None,
-        relay if relay in ("connected", "disconnected") else None,
+        relay if relay in ("connected", "disconnected") else None, None, _register_kwh(i, item.get("reading")),
     )  # fmt: skip
+
+
+def _register_kwh(i: int, reading: Any) -> float | None:
+    """`"reading": {"kwh": 1234.5}` of a read's reply (absent: None)."""
+    if reading is None:
+        return None
+    kwh = reading.get("kwh") if isinstance(reading, dict) else None
+    if isinstance(kwh, bool) or not isinstance(kwh, int | float) or not 0 <= kwh < 1e12:
+        raise ParseError(f"[{i}].reading.kwh: the kWh register as a number >= 0, got {kwh!r}")
+    return float(kwh)

@@ -7,6 +7,7 @@ work item for the field officer with the reason."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from service.assets.replacement import (
 from service.audit.log import Actor, record
 from service.commands import HesCommand, issuing
 from service.commands.issuing import CommandOrder
+from service.commands.replies import register_reading
 from service.masterdata.installation_switch import meter_serials, meters_by_serial, open_installation
 from service.outbox.handlers import PermanentError
 from service.processes.runtime import StartRequest, deliver_message, start_instance
@@ -108,19 +110,28 @@ def on_commands_finished(session: Session, commands: list[HesCommand]) -> None:
         if not (command.batch_key or "").startswith(BATCH_PREFIX) or command.action != "read":
             continue
         replacement_id = int(str(command.batch_key).removeprefix(BATCH_PREFIX))
-        ok = command.state == "succeeded"
         row = session.get(MeterReplacement, replacement_id, with_for_update=True)
         if row is None or row.state != "commissioning":
             continue
-        row.state = "awaiting_billing" if ok else "rejected"
-        reason = (
-            None
-            if ok
-            else f"the new meter did not answer the commissioning read ({command.reason or command.state})"
-        )
-        row.reason = reason
+        register = register_reading(session, command) if command.state == "succeeded" else None
+        reason = commissioning_refusal(command, register, row.initial_kwh)
+        ok = reason is None
+        row.state, row.reason = ("awaiting_billing" if ok else "rejected"), reason
         deliver_message(session, "commissioning_read_done", replacement_key(replacement_id),
-                        {"ok": ok, "reason": reason, "command_id": command.command_id}, ACTOR)  # fmt: skip
+                        {"ok": ok, "reason": reason, "command_id": command.command_id,
+                         "register_kwh": None if register is None else str(register)}, ACTOR)  # fmt: skip
+
+
+def commissioning_refusal(command: HesCommand, register: float | None, initial_kwh: Decimal) -> str | None:
+    """Why the commissioning read does not commission the new meter, or None: the meter must
+    answer, with a kWh register, not below the initial read the field reported."""
+    if command.state != "succeeded":
+        return f"the new meter did not answer the commissioning read ({command.reason or command.state})"
+    if register is None:
+        return "the commissioning read returned no kWh register value"
+    if Decimal(str(register)) < initial_kwh:
+        return f"the commissioning read {register:g} kWh is below the initial read {initial_kwh:f} kWh"
+    return None
 
 
 def write_switch(session: Session, params: dict[str, Any], context: Any) -> dict[str, Any]:

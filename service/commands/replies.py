@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from integrations.hes.replies import Outcome
+from integrations.canonical import ParseError
+from integrations.hes.replies import Outcome, read_callback
 from service.commands.models import FINAL_STATES, HesCommand, HesCommandReply
 
 # listener(session, finished commands): the processes that wait on commands hook in here.
@@ -61,6 +62,32 @@ def finish(session: Session, command: HesCommand, state: str, reason: str | None
         return False
     command.state, command.reason, command.finished_at = state, reason, now
     return True
+
+
+def register_reading(session: Session, command: HesCommand) -> float | None:
+    """The kWh register an on-demand read answered (its newest reply or poll that carries one),
+    or None when no reply carried a value."""
+    rows = session.execute(
+        select(HesCommandReply.body, HesCommandReply.content_type)
+        .where(HesCommandReply.command_pk == command.id, HesCommandReply.kind.in_(("reply", "poll")))
+        .order_by(HesCommandReply.id.desc())
+    ).all()
+    for body, content_type in rows:
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            continue  # a CIM reply: EndDeviceControls carry no register
+        if isinstance(data, dict) and data.get("item_of_list"):  # one item of a list callback
+            value = data.get("register_kwh")
+        else:
+            try:
+                outcomes = read_callback(body, content_type or "application/json")
+            except ParseError:
+                continue
+            value = next((o.register_kwh for o in outcomes if o.command_id == command.command_id), None)
+        if value is not None:
+            return float(value)
+    return None
 
 
 def notify_finished(session: Session, commands: list[HesCommand]) -> None:

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from integrations.canonical import ParseError
 from integrations.hes.commands import Command, HesClient, Pacer, Sent
-from integrations.hes.replies import Outcome
+from integrations.hes.replies import Outcome, read_callback
 from service.audit.log import Actor, record_many
 from service.commands import replies
 from service.commands.issuing import CHECK_OPERATION, QUEUE, SEND_OPERATION, hes_systems
@@ -177,10 +178,12 @@ def _checked(session: Session, item: OutboxItem, result: dict[str, Any] | None) 
         command = session.get(HesCommand, polled["pk"])
         if command is None:
             continue
-        ok = answer.get("status") == "success"
-        outcome = Outcome(command.command_id, "reply", ok, None if ok else str(answer.get("reason") or "failed"),
-                          None, answer.get("relay") if answer.get("relay") in ("connected", "disconnected") else None)  # fmt: skip
         body = json.dumps(answer, sort_keys=True).encode()
+        try:  # the callback's parser (status, reason, relay, a read's register)
+            [outcome] = read_callback(json.dumps({**answer, "command_id": command.command_id}).encode(),
+                                      "application/json")  # fmt: skip
+        except ParseError as exc:
+            outcome = Outcome(command.command_id, "reply", False, f"unreadable poll answer: {exc}"[:200])
         replies.record(session, [outcome], body, "application/json", now, kind_override="poll")
     failed = _apply_sent(session, list(result.get("resent") or []), now)
     replies.notify_finished(session, failed)

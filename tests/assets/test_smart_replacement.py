@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -197,3 +198,58 @@ def test_a_smart_report_for_a_scalar_new_meter_is_refused_and_starts_nothing(
     answer = client.post("/api/v1/replacements", json={**BODY, "new_meter_serial": "N1"}, headers=key)
     assert (answer.status_code, answer.json["error"]) == (422, "not_smart")
     assert session.execute(text("SELECT count(*) FROM process_instances")).scalar_one() == 0
+
+
+@pytest.mark.parametrize(
+    ("register", "reason"),
+    [
+        (None, "the commissioning read returned no kWh register value"),
+        (0.1, "the commissioning read 0.1 kWh is below the initial read 0.400 kWh"),
+    ],
+)
+def test_a_commissioning_read_without_a_plausible_register_goes_back_to_the_field_officer(
+    client: FlaskClient,
+    session: Any,
+    smart_site: Site,
+    make_api_key: Any,
+    run_jobs: Any,
+    drain: Any,
+    hes_sim: Any,
+    billing: Any,
+    register: float | None,
+    reason: str,
+) -> None:
+    """The meter answers the read, but with no kWh register (or one below the field's initial
+    read): not commissioned, never posted to billing, the officer sees why."""
+    hes_sim.register_kwh = register
+    key = make_api_key("assets:write", system="field-app")
+    replacement_id = submit_to_billing(client, key, run_jobs, drain, hes_sim, BODY)
+    assert _state(session, replacement_id) == ("rejected", reason)
+    assert billing.requests == []
+    instance_id = session.execute(
+        text("SELECT instance_id FROM meter_replacements WHERE id = :i"), {"i": replacement_id}
+    ).scalar_one()
+    [item] = open_items(instance_id)
+    assert item.bpmn_id == "rejected_replacement" and item.data["decision"]["reason"] == reason
+    assert _open_meter(session, smart_site.ids["A1"]) == ["S1"]
+
+
+def test_the_commissioning_register_is_carried_to_the_process(
+    client: FlaskClient,
+    session: Any,
+    smart_site: Site,
+    make_api_key: Any,
+    run_jobs: Any,
+    drain: Any,
+    hes_sim: Any,
+    billing: Any,
+) -> None:
+    hes_sim.registers["SM2"] = 0.4  # equal to the initial read: plausible
+    key = make_api_key("assets:write", system="field-app")
+    replacement_id = submit_to_billing(client, key, run_jobs, drain, hes_sim, BODY)
+    assert _state(session, replacement_id) == ("awaiting_billing", None)
+    reply = session.execute(
+        text("SELECT r.body FROM hes_command_replies r JOIN hes_commands c ON c.id = r.command_pk"
+             " WHERE c.command_id = :c AND r.kind = 'reply'"), {"c": f"commission-{replacement_id}"},
+    ).scalar_one()  # fmt: skip
+    assert b'"reading": {"kwh": 0.4}' in bytes(reply)

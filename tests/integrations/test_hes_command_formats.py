@@ -65,12 +65,29 @@ def test_replies_and_relay_events_read_back_in_both_forms() -> None:
         (b'{"command_id": "A", "status": "done"}', "[0].status: expected success or failed, got 'done'"),
         (b'{"event": {"meter": "M", "code": 101}}', "[0].event: needs meter and code 301 or 302"),
         (b"[1]", "[0]: expected an object"),
+        (
+            b'{"command_id": "A", "status": "success", "reading": {"kwh": "12"}}',
+            "[0].reading.kwh: the kWh register as a number >= 0, got '12'",
+        ),
+        (
+            b'[{"command_id": "A", "status": "success", "reading": {"kwh": -1}}]',
+            "[0].reading.kwh: the kWh register as a number >= 0, got -1",
+        ),
     ],
 )
 def test_json_callbacks_that_cannot_be_read_say_where(body: bytes, message: str) -> None:
     with pytest.raises(ParseError) as caught:
         read_callback(body, "application/json")
     assert str(caught.value) == message
+
+
+def test_a_read_reply_carries_its_kwh_register() -> None:
+    body = b'{"command_id": "R-1", "status": "success", "reading": {"kwh": 1234.5}}'
+    assert read_callback(body, "application/json") == [Outcome("R-1", "reply", True, register_kwh=1234.5)]
+    assert (
+        read_callback(b'{"command_id": "R-2", "status": "success"}', "application/json")[0].register_kwh
+        is None
+    )
 
 
 def test_a_reply_with_no_command_id_is_refused() -> None:
