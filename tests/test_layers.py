@@ -325,18 +325,6 @@ def test_the_check_catches_current_app_in_a_logic_module(tmp_path: Path) -> None
 
 # A unit of work per entry point (issue 21 item 1): a session is committed only by
 # `service.unit_of_work` (`uow.commit()`); a savepoint's own commit is no commit of the session.
-# Entry points still committing by hand; this set only shrinks.
-NOT_YET_IN_A_UNIT_OF_WORK = (
-    "service/aggregates/cli.py",
-    "service/aggregates/jobs.py",
-    "service/demo/__init__.py",
-    "service/energy_audit/api.py",
-    "service/notifications/api.py",
-    "service/processes/views.py",
-    "service/reports/jobs.py",
-    "service/reports/views.py",
-    "service/vee/api.py",
-)
 
 
 def bare_commits(root: Path) -> list[str]:
@@ -352,9 +340,7 @@ def bare_commits(root: Path) -> list[str]:
 
 
 def test_only_the_unit_of_work_commits() -> None:
-    found = bare_commits(ROOT)
-    assert [v for v in found if v.split(":")[0] not in NOT_YET_IN_A_UNIT_OF_WORK] == []
-    assert sorted({v.split(":")[0] for v in found}) == sorted(NOT_YET_IN_A_UNIT_OF_WORK)
+    assert bare_commits(ROOT) == []
 
 
 def test_the_check_catches_a_hand_written_commit(tmp_path: Path) -> None:

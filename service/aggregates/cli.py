@@ -8,7 +8,7 @@ import click
 from flask import Flask
 from sqlalchemy import text
 
-from service.extensions import db
+from service.unit_of_work import unit_of_work
 
 
 def register(app: Flask) -> None:
@@ -22,14 +22,14 @@ def register(app: Flask) -> None:
         from service.aggregates.refresh import refresh, refresh_all_feeders
 
         first_day, last_day = date.fromisoformat(first), date.fromisoformat(last)
-        session = db.session()
-        ids = list(session.scalars(text("SELECT id FROM meters ORDER BY id")))
-        written = 0
-        for i in range(0, len(ids), chunk):
-            written += refresh(session, ids[i : i + chunk], first_day, last_day, with_network=False)
-            session.commit()
-        refresh_all_feeders(session, first_day, last_day)
-        session.commit()
+        with unit_of_work() as uow:
+            ids = list(uow.session.scalars(text("SELECT id FROM meters ORDER BY id")))
+            written = 0
+            for i in range(0, len(ids), chunk):
+                written += refresh(uow.session, ids[i : i + chunk], first_day, last_day, with_network=False)
+                uow.commit()
+            refresh_all_feeders(uow.session, first_day, last_day)
+            uow.commit()
         click.echo(f"{written} meter-days written for {len(ids)} meters, {first}..{last}")
 
     app.cli.add_command(group)

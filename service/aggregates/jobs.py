@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from rules.frames import IST_OFFSET_SECONDS
 from service.aggregates.refresh import refresh_all_feeders
-from service.extensions import db
+from service.unit_of_work import unit_of_work
 
 RECENT_DAYS = 35
 
@@ -18,13 +18,7 @@ def rebuild_recent_network(today: str | None = None) -> int:
         if today
         else (datetime.now(UTC) + timedelta(seconds=IST_OFFSET_SECONDS)).date()
     )
-    session = db.session()
-    try:
-        written = refresh_all_feeders(session, last - timedelta(days=RECENT_DAYS), last)
-        session.commit()
+    with unit_of_work(remove=True) as uow:
+        written = refresh_all_feeders(uow.session, last - timedelta(days=RECENT_DAYS), last)
+        uow.commit()
         return written
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        db.session.remove()

@@ -13,12 +13,13 @@ def init_app(app: Flask) -> None:
     def seed(consumers: int, seed_value: int) -> None:
         """Build a deterministic demo discom (refuses to run on a seeded database)."""
         from service.demo.seed import is_seeded, seed_demo
-        from service.extensions import db
+        from service.unit_of_work import unit_of_work
 
-        if is_seeded(db.session()):
-            raise click.ClickException("the database already holds master data; use a fresh one")
-        result = seed_demo(db.session(), consumers=consumers, seed=seed_value)
-        db.session.commit()
+        with unit_of_work() as uow:
+            if is_seeded(uow.session):
+                raise click.ClickException("the database already holds master data; use a fresh one")
+            result = seed_demo(uow.session, consumers=consumers, seed=seed_value)
+            uow.commit()
         click.echo(result.describe())
 
     app.cli.add_command(group)

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields
 from service.api_errors import fail
 from service.auth.guards import current_principal, require
 from service.energy_audit import collections
-from service.extensions import db
+from service.unit_of_work import unit_of_work
 
 bp = Blueprint("energy_audit_api", __name__, url_prefix="/api/v1", description="Collection data for AT&C")
 
@@ -66,7 +66,7 @@ def post_collections() -> Any:
         fail(422, "invalid_field", "'rows' must be a list.", field="rows")
     if len(rows) > collections.MAX_ROWS:
         fail(413, "too_many_rows", f"At most {collections.MAX_ROWS} rows per request.", field="rows")
-    session = db.session()
-    result = collections.store(session, current_principal(), period, rows)
-    session.commit()
+    with unit_of_work() as uow:
+        result = collections.store(uow.session, current_principal(), period, rows)
+        uow.commit()
     return result.as_dict()

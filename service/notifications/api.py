@@ -57,22 +57,29 @@ def list_api(args: dict[str, Any]) -> Any:
         )
 
 
+def _visible_consumer(session: Any, principal: Any, ivrs_number: str) -> Any:
+    """(id, org_unit_id) of the consumer the caller may see, else 404."""
+    consumer = session.execute(
+        select(Consumer.id, Consumer.org_unit_id).where(Consumer.ivrs_number == ivrs_number)
+    ).first()
+    if consumer is None or not can_see(session, principal, consumer.org_unit_id):
+        fail(404, "unknown_consumer", f"No consumer {ivrs_number!r}.", field="consumer")
+    return consumer
+
+
 @blp.route("/notifications/devices", methods=["POST"])
 @guards.require("notifications:write")
 @blp.arguments(DeviceCreate)
 def register_device(args: dict[str, Any]) -> ResponseReturnValue:
     """The consumer app registers its FCM token for a consumer."""
-    session = db.session()
     principal = guards.current_principal()
-    consumer = session.execute(
-        select(Consumer.id, Consumer.org_unit_id).where(Consumer.ivrs_number == args["consumer"])
-    ).first()
-    if consumer is None or not can_see(session, principal, consumer.org_unit_id):
-        fail(404, "unknown_consumer", f"No consumer {args['consumer']!r}.", field="consumer")
-    token_id = recipients.register_device(
-        session, consumer.id, args["token"], args["platform"], principal.actor
-    )
-    session.commit()
+    with unit_of_work() as uow:
+        session = uow.session
+        consumer = _visible_consumer(session, principal, args["consumer"])
+        token_id = recipients.register_device(
+            session, consumer.id, args["token"], args["platform"], principal.actor
+        )
+        uow.commit()
     return jsonify({"device_id": token_id}), 201
 
 
@@ -81,16 +88,13 @@ def register_device(args: dict[str, Any]) -> ResponseReturnValue:
 @blp.arguments(OptOutUpdate)
 def set_opt_out(args: dict[str, Any]) -> ResponseReturnValue:
     """A consumer asks (through the CCC or the app) for no informational messages, or back."""
-    session = db.session()
     principal = guards.current_principal()
-    consumer = session.execute(
-        select(Consumer.id, Consumer.org_unit_id).where(Consumer.ivrs_number == args["consumer"])
-    ).first()
-    if consumer is None or not can_see(session, principal, consumer.org_unit_id):
-        fail(404, "unknown_consumer", f"No consumer {args['consumer']!r}.", field="consumer")
-    source = "ccc" if principal.kind == "user" else principal.name[:32]
-    recipients.set_opt_out(session, consumer.id, args["opted_out"], principal.actor, source=source)
-    session.commit()
+    with unit_of_work() as uow:
+        session = uow.session
+        consumer = _visible_consumer(session, principal, args["consumer"])
+        source = "ccc" if principal.kind == "user" else principal.name[:32]
+        recipients.set_opt_out(session, consumer.id, args["opted_out"], principal.actor, source=source)
+        uow.commit()
     return jsonify({"consumer": args["consumer"], "opted_out": args["opted_out"]}), 200
 
 
@@ -134,17 +138,20 @@ def _person() -> Any:
 def issue_otp(args: dict[str, Any]) -> ResponseReturnValue:
     """Send the logged-in staff member an OTP for one purpose and object."""
     principal = _person()
-    session = db.session()
-    try:
-        issued = otp.issue(
-            session, user_id=principal.user_id, purpose=args["purpose"], object_key=args["object"]
-        )
-    except otp.OtpLimitReached as exc:
-        session.rollback()
-        record(session, principal.actor, "otp_refused", "user", principal.name, None, {"reason": str(exc)})
-        session.commit()
-        fail(429, "otp_limit", str(exc), retry_after_seconds=exc.retry_after_seconds)
-    session.commit()
+    with unit_of_work() as uow:
+        session = uow.session
+        try:
+            issued = otp.issue(
+                session, user_id=principal.user_id, purpose=args["purpose"], object_key=args["object"]
+            )
+        except otp.OtpLimitReached as exc:
+            uow.rollback()
+            record(
+                session, principal.actor, "otp_refused", "user", principal.name, None, {"reason": str(exc)}
+            )
+            uow.commit()
+            fail(429, "otp_limit", str(exc), retry_after_seconds=exc.retry_after_seconds)
+        uow.commit()
     return jsonify(
         {
             "otp_id": issued.otp_id,
@@ -160,15 +167,15 @@ def issue_otp(args: dict[str, Any]) -> ResponseReturnValue:
 def verify_otp(args: dict[str, Any]) -> ResponseReturnValue:
     """Check a code; the attempt counts even when it is wrong."""
     principal = _person()
-    session = db.session()
-    result = otp.verify(
-        session,
-        user_id=principal.user_id,
-        purpose=args["purpose"],
-        object_key=args["object"],
-        code=args["code"],
-    )
-    session.commit()
+    with unit_of_work() as uow:
+        result = otp.verify(
+            uow.session,
+            user_id=principal.user_id,
+            purpose=args["purpose"],
+            object_key=args["object"],
+            code=args["code"],
+        )
+        uow.commit()
     if not result.ok:
         fail(
             403,

@@ -152,14 +152,15 @@ def save_filter() -> Response:
     if not name:
         flash("Give the filter a name.", "error")
         return redirect(url_for("processes.queue") + ("?" + query if query else ""))
-    existing = db.session.scalar(
-        select(SavedFilter).where(SavedFilter.user_id == principal.user_id, SavedFilter.name == name)
-    )
-    if existing is None:
-        db.session.add(SavedFilter(user_id=principal.user_id, name=name, query=query))
-    else:
-        existing.query = query
-    db.session.commit()
+    with unit_of_work() as uow:
+        existing = uow.session.scalar(
+            select(SavedFilter).where(SavedFilter.user_id == principal.user_id, SavedFilter.name == name)
+        )
+        if existing is None:
+            uow.session.add(SavedFilter(user_id=principal.user_id, name=name, query=query))
+        else:
+            existing.query = query
+        uow.commit()
     flash(f"Filter {name!r} saved.", "info")
     return redirect(url_for("processes.queue") + ("?" + query if query else ""))
 
@@ -167,11 +168,12 @@ def save_filter() -> Response:
 @bp.post("/work/filters/<int:filter_id>/delete")
 @role_required(*WORKER_ROLES)
 def delete_filter(filter_id: int) -> Response:
-    saved = db.session.get(SavedFilter, filter_id)
-    if saved is None or saved.user_id != current_user.id:
-        abort(404)
-    db.session.delete(saved)
-    db.session.commit()
+    with unit_of_work() as uow:
+        saved = uow.session.get(SavedFilter, filter_id)
+        if saved is None or saved.user_id != current_user.id:
+            abort(404)
+        uow.session.delete(saved)
+        uow.commit()
     return redirect(url_for("processes.queue"))
 
 

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from service.extensions import db
 from service.queues import BULK, get_queue
 from service.reports import runs
 from service.reports.running import today_ist
+from service.unit_of_work import unit_of_work
 
 
 def execute_run(run_id: int, today: str | None = None) -> str:
     from datetime import date
 
-    session = db.session()
-    try:
-        outcome = runs.execute_run(session, run_id, date.fromisoformat(today) if today else today_ist())
-        session.commit()
+    with unit_of_work(remove=True) as uow:
+        outcome = runs.execute_run(uow.session, run_id, date.fromisoformat(today) if today else today_ist())
+        uow.commit()
         return outcome
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        db.session.remove()
 
 
 def enqueue_run(run_id: int) -> None:
@@ -32,17 +26,10 @@ def enqueue_run(run_id: int) -> None:
 def schedules_due(now: str | None = None) -> int:
     """Periodic: create the due scheduled runs, then queue every run still queued."""
     moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
-    session = db.session()
-    try:
-        runs.due_runs(session, today_ist(moment))
-        session.commit()
-        queued = runs.queued_run_ids(session)
-        session.rollback()
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        db.session.remove()
+    with unit_of_work(remove=True) as uow:
+        runs.due_runs(uow.session, today_ist(moment))
+        uow.commit()
+        queued = runs.queued_run_ids(uow.session)
     for run_id in queued:
         enqueue_run(run_id)
     return len(queued)

@@ -4,6 +4,7 @@ total, downloads), run-now and schedule forms, and the kept runs for download.""
 from __future__ import annotations
 
 import gzip
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -25,6 +26,7 @@ from service.auth.principal import Principal, for_user
 from service.auth.views import role_required
 from service.extensions import db
 from service.reports import charts, export, jobs, registry, running, runs
+from service.unit_of_work import after_commit, unit_of_work
 
 bp = Blueprint("reports", __name__, template_folder="templates", static_folder="static",
                static_url_path="/reports/static")  # fmt: skip
@@ -152,15 +154,16 @@ def _filename(report: registry.Report, resolved: running.Resolved, ext: str) -> 
 def run_now(name: str) -> ResponseReturnValue:
     report = _report(name)
     principal = _principal()
-    session = db.session()
-    try:
-        resolved = running.resolve(session, report, request.form, principal, running.today_ist())
-    except running.ParameterError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("reports.show", name=name))
-    run_id = runs.request_run(session, principal, report, resolved.values)
-    session.commit()
-    jobs.enqueue_run(run_id)
+    with unit_of_work() as uow:
+        try:
+            resolved = running.resolve(uow.session, report, request.form, principal, running.today_ist())
+        except running.ParameterError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("reports.show", name=name))
+        run_id = runs.request_run(uow.session, principal, report, resolved.values)
+        # Redis down: the run stays queued and the schedules sweep (schedules_due) queues it.
+        after_commit(uow.session, partial(jobs.enqueue_run, run_id), group="redis")
+        uow.commit()
     flash(f"Run {run_id} queued; it appears under Report runs when ready.", "info")
     return redirect(url_for("reports.run_list"))
 
@@ -170,16 +173,16 @@ def run_now(name: str) -> ResponseReturnValue:
 def schedule(name: str) -> ResponseReturnValue:
     report = _report(name)
     principal = _principal()
-    session = db.session()
-    try:
-        resolved = running.resolve(session, report, request.form, principal, running.today_ist())
-        schedule_id = runs.create_schedule(session, principal, report, resolved.values,
-                                           request.form.get("frequency", ""))  # fmt: skip
-    except running.ParameterError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("reports.show", name=name))
-    session.commit()
+    with unit_of_work() as uow:
+        try:
+            resolved = running.resolve(uow.session, report, request.form, principal, running.today_ist())
+            schedule_id = runs.create_schedule(uow.session, principal, report, resolved.values,
+                                               request.form.get("frequency", ""))  # fmt: skip
+        except running.ParameterError as exc:
+            uow.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("reports.show", name=name))
+        uow.commit()
     flash(f"Schedule {schedule_id} saved ({request.form.get('frequency')}).", "info")
     return _back(name, resolved.values)
 

@@ -160,13 +160,13 @@ def publish() -> Any:
     body = _json()
     consumer = _consumer(_field(body, "consumer", str))
     period = _field(body, "period", str)
-    session = db.session()
-    try:
-        payload = bulk.compute_for_period(session, period, [consumer.id]).get(consumer.id)
-    except ValueError as exc:
-        fail(422, "invalid_field", str(exc), field="period")
-    if payload is None:
-        fail(404, "no_installation", "The consumer had no meter installed in that period.")
-    row, new = determinants.publish(session, consumer.id, period, payload)
-    session.commit()
+    with unit_of_work() as uow:
+        try:
+            payload = bulk.compute_for_period(uow.session, period, [consumer.id]).get(consumer.id)
+        except ValueError as exc:
+            fail(422, "invalid_field", str(exc), field="period")
+        if payload is None:
+            fail(404, "no_installation", "The consumer had no meter installed in that period.")
+        row, new = determinants.publish(uow.session, consumer.id, period, payload)
+        uow.commit()
     return {"revision": row.revision, "queued": new, "determinants": row.payload}, 202 if new else 200

@@ -174,6 +174,38 @@ def test_run_now_is_kept_for_download_with_who_ran_it_and_audited(
     assert other.get(f"/reports/runs/{run.id}.csv").status_code == 404
 
 
+def test_run_now_with_redis_unreachable_is_answered_and_kept_queued_for_the_schedule_tick(
+    session: Any, loaded: Grid, test_config: Any, csrf_token: Callable[[str], str], run_jobs: Any
+) -> None:
+    import socket
+
+    from service import create_app
+    from service.masterdata.demo import DEMO_PASSWORD
+    from service.reports import jobs
+    from tests.conftest import IsolatedClient
+
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = create_app(test_config.with_(redis_url=f"redis://127.0.0.1:{port}/0"))
+    down.test_client_class = IsolatedClient
+    client = down.test_client()
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"username": "ee_sehore", "password": DEMO_PASSWORD, "csrf_token": token})
+    page = client.get("/reports/energy_audit_feeder?period=2026-10").get_data(as_text=True)
+    posted = client.post(
+        "/reports/energy_audit_feeder/runs", data={"period": "2026-10", "csrf_token": csrf_token(page)}
+    )
+    assert posted.status_code == 302  # the run is committed, the enqueue failed after it
+    session.rollback()
+    assert session.execute(text("SELECT status FROM report_runs")).scalars().all() == ["queued"]
+    assert run_jobs("bulk") == 0
+    # Redis is back: the periodic tick queues every run still queued.
+    assert jobs.schedules_due("2026-11-02T04:00:00+00:00") == 1
+    run_jobs("bulk")
+    assert session.execute(text("SELECT status, row_count FROM report_runs")).one() == ("done", 1)
+
+
 def test_monthly_schedule_runs_once_per_month_even_when_ticked_twice(
     session: Any, loaded: Grid, run_jobs: Any
 ) -> None:
