@@ -43,8 +43,11 @@ browser:
 	  $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium; \
 	fi
 
+# Two pytest-xdist workers (one per core), each with its own database and Redis database
+# (tests/settings.py); a file's tests stay on one worker. `make test PYTEST_WORKERS=0` runs serially.
+PYTEST_WORKERS ?= 2
 pytest: install browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile)
 
 test: lint typecheck pytest
 

@@ -34,9 +34,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     admin_url = settings.DATABASE_ADMIN_URL
     redis_url = settings.REDIS_URL
     if admin_url is None:
-        admin_url = embedded.start_postgres(ROOT / "var" / "test", started)
+        admin_url = embedded.start_postgres(ROOT / "var" / settings.EMBEDDED_DIR, started)
     if redis_url is None:
-        redis_url = embedded.start_redis(ROOT / "var" / "test", started)
+        redis_url = embedded.start_redis(ROOT / "var" / settings.EMBEDDED_DIR, started)
     name = f"cmdms_test_{os.getpid()}"
     conn = psycopg2.connect(admin_url)
     conn.autocommit = True
