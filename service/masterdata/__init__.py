@@ -11,8 +11,12 @@ from service.masterdata.models import (
     FeederSubstationLink,
     Installation,
     Meter,
+    NetMeteringAgreement,
+    SolarPlant,
     Substation,
 )
+from service.masterdata.net_metering import Terms as NetMeteringTerms
+from service.masterdata.net_metering import terms_for as net_metering_terms
 
 __all__ = [
     "Consumer",
@@ -23,8 +27,12 @@ __all__ = [
     "FeederSubstationLink",
     "Installation",
     "Meter",
+    "NetMeteringAgreement",
+    "NetMeteringTerms",
+    "SolarPlant",
     "Substation",
     "init_app",
+    "net_metering_terms",
 ]
 
 

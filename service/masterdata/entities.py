@@ -18,7 +18,9 @@ from service.masterdata.models import (
     FeederSubstationLink,
     Installation,
     Meter,
+    NetMeteringAgreement,
     OrgUnit,
+    SolarPlant,
     Substation,
 )
 
@@ -200,7 +202,30 @@ ORG_UNITS = EntitySpec("org-units", "org_unit", OrgUnit, "code", schemas.OrgUnit
 INSTALLATIONS = EntitySpec(
     "installations", "installation", Installation, "key", schemas.InstallationRow, schemas.InstallationRead
 )
+# Net metering (service.masterdata.net_metering upserts them).
+SOLAR_PLANTS = EntitySpec(
+    "solar-plants", "solar_plant", SolarPlant, "code", schemas.SolarPlantRow, schemas.SolarPlantRead
+)
+NET_METERING_AGREEMENTS = EntitySpec(
+    "net-metering-agreements",
+    "net_metering_agreement",
+    NetMeteringAgreement,
+    "agreement_number",
+    schemas.NetMeteringAgreementRow,
+    schemas.NetMeteringAgreementRead,
+)
 
 ENTITIES: dict[str, EntitySpec] = {
-    spec.name: spec for spec in (ORG_UNITS, SUBSTATIONS, FEEDERS, DTRS, CONSUMERS, METERS, INSTALLATIONS)
+    spec.name: spec
+    for spec in (
+        ORG_UNITS,
+        SUBSTATIONS,
+        FEEDERS,
+        DTRS,
+        CONSUMERS,
+        METERS,
+        INSTALLATIONS,
+        SOLAR_PLANTS,
+        NET_METERING_AGREEMENTS,
+    )
 }

@@ -24,7 +24,9 @@ from service.masterdata.models import (
     FeederSubstationLink,
     Installation,
     Meter,
+    NetMeteringAgreement,
     OrgUnit,
+    SolarPlant,
     Substation,
 )
 
@@ -174,6 +176,40 @@ def _installations() -> Select[Any]:
     )
 
 
+_PC, _AC = aliased(Consumer, name="pc"), aliased(Consumer, name="ac")
+_AP = aliased(SolarPlant, name="ap")
+
+
+def _solar_plants() -> Select[Any]:
+    return select(
+        SolarPlant.code,
+        _PC.ivrs_number,
+        SolarPlant.capacity_kwp,
+        SolarPlant.commissioning_date,
+        SolarPlant.inverter_make,
+        SolarPlant.updated_at,
+    ).join(_PC, _PC.id == SolarPlant.consumer_id)
+
+
+def _agreements() -> Select[Any]:
+    a = NetMeteringAgreement
+    return (
+        select(
+            a.agreement_number,
+            _AC.ivrs_number,
+            _AP.code.label("plant_code"),
+            a.valid_from,
+            a.valid_to,
+            a.settlement_rule,
+            a.settlement_start_month,
+            a.surplus_rate,
+            a.updated_at,
+        )
+        .join(_AC, _AC.id == a.consumer_id)
+        .join(_AP, _AP.id == a.plant_id)
+    )
+
+
 def _installed_meter_like(pattern: str) -> ColumnElement[bool]:
     """A consumer on whom a meter with a matching serial is or was installed (CCC search)."""
     return exists(
@@ -257,6 +293,27 @@ LISTINGS: dict[str, Listing] = {
         },
         Installation.updated_at,
         (Meter.serial_number, Installation.installed_at),
+    ),  # fmt: skip
+    "solar-plants": Listing(
+        _solar_plants,
+        _PC.org_unit_id,
+        SolarPlant.code,
+        (SolarPlant.code, _PC.ivrs_number, SolarPlant.inverter_make),
+        {"ivrs_number": lambda v: _PC.ivrs_number == v},
+        SolarPlant.updated_at,
+        SolarPlant.code,
+    ),  # fmt: skip
+    "net-metering-agreements": Listing(
+        _agreements,
+        _AC.org_unit_id,
+        NetMeteringAgreement.agreement_number,
+        (NetMeteringAgreement.agreement_number, _AC.ivrs_number),
+        {
+            "ivrs_number": lambda v: _AC.ivrs_number == v,
+            "settlement_rule": lambda v: NetMeteringAgreement.settlement_rule == v,
+        },
+        NetMeteringAgreement.updated_at,
+        NetMeteringAgreement.agreement_number,
     ),  # fmt: skip
 }
 

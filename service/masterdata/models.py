@@ -262,3 +262,52 @@ class Installation(db.Model):  # type: ignore[name-defined,misc]
         ),
         CheckConstraint("removed_at IS NULL OR removed_at >= installed_at", name="period"),
     )
+
+
+SETTLEMENT_RULES = ("net_banking", "gross")
+
+
+class SolarPlant(db.Model):  # type: ignore[name-defined,misc]
+    """A rooftop (or ground) solar plant behind a net-metered consumer's meter."""
+
+    __tablename__ = "solar_plants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"), index=True)
+    capacity_kwp: Mapped[Decimal] = mapped_column(Numeric(8, 3))
+    commissioning_date: Mapped[date] = mapped_column(Date)
+    inverter_make: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now, onupdate=_now)
+
+    __table_args__ = (CheckConstraint("capacity_kwp > 0", name="kwp_positive"),)
+
+
+class NetMeteringAgreement(db.Model):  # type: ignore[name-defined,misc]
+    """The consumer's net-metering agreement for a plant, in force on days [valid_from, valid_to).
+
+    `net_banking`: export offsets import per TOD zone each month, surplus is banked and carried
+    forward, and what is left at the end of the settlement year (starting in
+    `settlement_start_month`) is paid at `surplus_rate` (Rs/kWh). `gross`: every kWh exported is
+    paid at `surplus_rate`, import is billed in full, nothing is banked.
+    """
+
+    __tablename__ = "net_metering_agreements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_number: Mapped[str] = mapped_column(String(32), unique=True)
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"), index=True)
+    plant_id: Mapped[int] = mapped_column(ForeignKey("solar_plants.id"), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    settlement_rule: Mapped[str] = mapped_column(String(16))
+    settlement_start_month: Mapped[int] = mapped_column(Integer, default=4)
+    surplus_rate: Mapped[Decimal] = mapped_column(Numeric(8, 4), default=Decimal(0))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now, onupdate=_now)
+
+    __table_args__ = (
+        CheckConstraint(f"settlement_rule IN {SETTLEMENT_RULES}", name="settlement_rule"),
+        CheckConstraint("settlement_start_month BETWEEN 1 AND 12", name="settlement_month"),
+        CheckConstraint("surplus_rate >= 0", name="surplus_rate_nonneg"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period"),
+    )

@@ -23,6 +23,7 @@ from service.masterdata.models import (
     LANGUAGES,
     METER_CLASSES,
     ORG_LEVELS,
+    SETTLEMENT_RULES,
     SUPPLY_STATUSES,
     TARIFF_CATEGORIES,
 )
@@ -216,6 +217,31 @@ class InstallationRow(_Row):
             raise ValidationError("Must not be before installed_at.", field_name="removed_at")
 
 
+class SolarPlantRow(_Row):
+    code = _code(required=True)
+    ivrs_number = _code(required=True)
+    capacity_kwp = _decimal(3, 8, Decimal("0.001"), required=True)
+    commissioning_date = _day(required=True)
+    inverter_make = _text(80, required=True)
+
+
+class NetMeteringAgreementRow(_Row):
+    agreement_number = _code(required=True)
+    ivrs_number = _code(required=True)
+    plant_code = _code(required=True)
+    valid_from = _day(required=True)
+    valid_to = _day(lambda: LATEST_EXPIRY, allow_none=True)
+    settlement_rule = fields.String(required=True, validate=validate.OneOf(SETTLEMENT_RULES))
+    settlement_start_month = fields.Integer(strict=True, validate=validate.Range(min=1, max=12))
+    surplus_rate = _decimal(4, 8, Decimal(0))
+
+    @validates_schema
+    def _period(self, data: dict[str, Any], **_: Any) -> None:
+        start, end = data.get("valid_from"), data.get("valid_to")
+        if start is not None and end is not None and end <= start:
+            raise ValidationError("Must be after valid_from.", field_name="valid_to")
+
+
 # --- answers ---------------------------------------------------------------------------------
 
 
@@ -257,6 +283,7 @@ class ListQuery(Schema):
     meter_serial = _code(40)
     ivrs_number = _code()
     open_only = fields.Boolean()
+    settlement_rule = fields.String(validate=validate.OneOf(SETTLEMENT_RULES))
 
 
 class _Read(Schema):
@@ -352,3 +379,22 @@ class InstallationRead(_Read):
     initial_kvah = fields.Decimal(as_string=True, allow_none=True)
     final_kwh = fields.Decimal(as_string=True, allow_none=True)
     final_kvah = fields.Decimal(as_string=True, allow_none=True)
+
+
+class SolarPlantRead(_Read):
+    code = fields.String()
+    ivrs_number = fields.String()
+    capacity_kwp = fields.Decimal(as_string=True)
+    commissioning_date = fields.Date()
+    inverter_make = fields.String()
+
+
+class NetMeteringAgreementRead(_Read):
+    agreement_number = fields.String()
+    ivrs_number = fields.String()
+    plant_code = fields.String()
+    valid_from = fields.Date()
+    valid_to = fields.Date(allow_none=True)
+    settlement_rule = fields.String()
+    settlement_start_month = fields.Integer()
+    surplus_rate = fields.Decimal(as_string=True)

@@ -41,6 +41,13 @@ def upsert(
         from service.masterdata.installation_upsert import upsert_installations
 
         return upsert_installations(session, rows, actor, visible_orgs)
+    if entity in ("solar-plants", "net-metering-agreements"):
+        from service.masterdata import net_metering
+
+        upsert_net = (
+            net_metering.upsert_plants if entity == "solar-plants" else net_metering.upsert_agreements
+        )
+        return upsert_net(session, rows, actor, visible_orgs)
     return _upsert_entity(session, ENTITIES[entity], rows, actor, visible_orgs)
 
 
