@@ -29,9 +29,12 @@ def now() -> datetime:
 
 
 def _commands_finished(session: Any, commands: list[Any]) -> None:
+    from flask import current_app
+
     from service.prepaid import relay
 
-    relay.on_commands_finished(session, commands, now())
+    rules = current_app.extensions[RULES_KEY].prepaid
+    relay.on_commands_finished(session, commands, now(), rules.reconnect_above_inr)
 
 
 def init_app(app: Flask) -> None:

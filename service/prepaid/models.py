@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -55,6 +56,10 @@ class PrepaidAccount(db.Model):  # type: ignore[name-defined,misc]
     emergency_credit_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     low_alert_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     zero_alert_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The lowest `low_balance_days` level told in the current fall (None: above every level).
+    low_alert_days: Mapped[int | None] = mapped_column(SmallInteger)
+    # The automatic disconnection under way (held or commanded), until it finishes or is cancelled.
+    disconnection_id: Mapped[int | None] = mapped_column(ForeignKey("prepaid_disconnections.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now, onupdate=_now)
 
 
@@ -106,4 +111,33 @@ class PaymentMode(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         CheckConstraint(f"mode IN {MODES}", name="mode"),
         Index("ix_prepaid_modes_consumer", "consumer_id", "effective_from"),
+    )
+
+
+DISCONNECTION_STATES = ("held", "commanded", "disconnected", "cancelled", "failed")
+
+
+class AutoDisconnection(db.Model):  # type: ignore[name-defined,misc]
+    """One automatic disconnection for a balance below the floor: held until the safety window,
+    commanded, then disconnected (the HES confirmed), failed, or cancelled by a recharge."""
+
+    __tablename__ = "prepaid_disconnections"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"))
+    division_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    command_id: Mapped[str] = mapped_column(String(64), unique=True)
+    command_pk: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    balance_inr: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # when found due
+    floor_inr: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # -(negative limit + emergency credit)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # held until
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+    __table_args__ = (
+        CheckConstraint(f"state IN {DISCONNECTION_STATES}", name="state"),
+        Index("ix_prepaid_disconnections_due", "due_at"),
+        Index("ix_prepaid_disconnections_consumer", "consumer_id", "id"),
     )

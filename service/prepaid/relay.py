@@ -4,6 +4,7 @@ what their results do to the account (the disconnected-for-balance flag, supply 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -11,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from service.commands import HesCommand, issuing
 from service.commands.issuing import CommandOrder
-from service.masterdata.supply import consumers_by_id, set_supply_status
+from service.masterdata.supply import ConsumerSupply, consumers_by_id, set_supply_status
 from service.notifications.sending import notify
 from service.outbox.handlers import PermanentError
-from service.prepaid.models import PrepaidAccount
+from service.prepaid.models import AutoDisconnection, PrepaidAccount
 
 # Command ids of this package: "PPC<consumer>-<recharge entry>" and "PPD<consumer>-<crossing>".
 CONNECT_PREFIX, DISCONNECT_PREFIX = "PPC", "PPD"
@@ -26,38 +27,65 @@ def command(session: Session, consumer_id: int, action: str, command_id: str, *,
     supply = consumers_by_id(session, [consumer_id]).get(consumer_id)
     if supply is None or supply.meter_id is None or not supply.meter_serial or not supply.hes_code:
         raise PermanentError(f"consumer {consumer_id} has no meter behind a HES: no {action} command")
-    order = CommandOrder(
-        command_id, action, supply.meter_id, supply.meter_serial, supply.hes_code,
-        supply.division_id or supply.org_unit_id, consumer_id,
-    )  # fmt: skip
-    ids = issuing.create(session, [order], batch_key=f"prepaid:{action}")
-    issuing.schedule(session, list(ids.values()))
-    return ids[command_id]
+    return commands(session, [(consumer_id, command_id)], action, {consumer_id: supply},
+                    supply.division_id or supply.org_unit_id)[command_id]  # fmt: skip
 
 
-def on_commands_finished(session: Session, commands: list[HesCommand], now: datetime) -> None:
-    """What a prepaid connect or disconnect that the HES carried out does (service.commands'
-    listener, registered by the package with the app's clock)."""
-    done = [
-        c for c in commands
-        if c.state == "succeeded" and c.consumer_id is not None
-        and c.command_id.startswith((CONNECT_PREFIX, DISCONNECT_PREFIX))
+def commands(
+    session: Session, items: list[tuple[int, str]], action: str, supplies: dict[int, ConsumerSupply],
+    org_unit_id: int, *, not_before: datetime | None = None,
+) -> dict[str, int]:  # fmt: skip
+    """Create and schedule (consumer, command id) commands of one division, held until
+    `not_before` if given; returns command id -> command row id."""
+    orders = [
+        CommandOrder(command_id, action, supplies[cid].meter_id, supplies[cid].meter_serial,  # type: ignore[arg-type]
+                     supplies[cid].hes_code, org_unit_id, cid)  # type: ignore[arg-type]
+        for cid, command_id in items
     ]  # fmt: skip
-    if not done:
+    ids = issuing.create(session, orders, batch_key=f"prepaid:{action}", not_before=not_before)
+    issuing.schedule(session, list(ids.values()), not_before=not_before)
+    return ids
+
+
+def on_commands_finished(
+    session: Session, commands: list[HesCommand], now: datetime, reconnect_above_inr: Decimal
+) -> None:
+    """What a prepaid connect or disconnect that the HES finished does (service.commands'
+    listener, registered by the package with the app's clock and rules). A disconnection that
+    failed frees the account for the next run; one carried out after a recharge already lifted
+    the balance (the command was on its way) is followed by a connect at once."""
+    mine = [
+        c for c in commands
+        if c.consumer_id is not None and c.command_id.startswith((CONNECT_PREFIX, DISCONNECT_PREFIX))
+    ]  # fmt: skip
+    if not mine:
         return
     accounts = {
         a.consumer_id: a
         for a in session.scalars(
             select(PrepaidAccount)
-            .where(PrepaidAccount.consumer_id.in_([c.consumer_id for c in done]))
+            .where(PrepaidAccount.consumer_id.in_([c.consumer_id for c in mine]))
             .order_by(PrepaidAccount.consumer_id)
             .with_for_update()
         )
     }
-    connected, disconnected = [], []
-    for c in done:
+    rows = {
+        r.command_id: r
+        for r in session.scalars(
+            select(AutoDisconnection).where(AutoDisconnection.command_id.in_([c.command_id for c in mine]))
+        )
+    }
+    connected, disconnected, reconnect = [], [], []
+    for c in mine:
         account = accounts.get(int(c.consumer_id))  # type: ignore[arg-type]
         if account is None:
+            continue
+        row = rows.get(c.command_id)
+        if c.state != "succeeded":
+            if row is not None and c.state != "cancelled":
+                row.state, row.finished_at, row.reason = "failed", now, f"{c.state}: {c.reason or ''}"[:200]
+                if account.disconnection_id == row.id:
+                    account.disconnection_id, account.disconnect_due_since = None, None
             continue
         if c.command_id.startswith(CONNECT_PREFIX):
             account.disconnected_for_balance, account.disconnect_due_since = False, None
@@ -65,9 +93,19 @@ def on_commands_finished(session: Session, commands: list[HesCommand], now: date
         else:
             account.disconnected_for_balance = True
             disconnected.append(account.consumer_id)
+            if row is not None:
+                row.state, row.finished_at = "disconnected", now
+                if account.disconnection_id == row.id:
+                    account.disconnection_id = None
+                if account.balance_inr > reconnect_above_inr:
+                    reconnect.append(
+                        (account.consumer_id, f"{CONNECT_PREFIX}{account.consumer_id}-D{row.id}")
+                    )
         _tell(session, account.consumer_id, c, now)
     set_supply_status(session, connected, "connected")
     set_supply_status(session, disconnected, "disconnected")
+    for consumer_id, command_id in reconnect:
+        command(session, consumer_id, "connect", command_id, now=now)
 
 
 def _tell(session: Session, consumer_id: int, command: HesCommand, now: datetime) -> None:

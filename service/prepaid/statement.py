@@ -38,6 +38,13 @@ class Statement:
     lines: list[StatementLine]
 
 
+def average_and_days_left(balance: Decimal, charged: Decimal, days: int) -> tuple[Decimal, int | None]:
+    """The average daily charge (to the paisa) and the whole days the balance lasts at it (0 at
+    or below zero; None when nothing was charged), as the statement and the alerts count them."""
+    average = (charged / days).quantize(Decimal("0.01")) if days and charged else Decimal(0)
+    return average, None if average <= 0 else max(0, int(balance / average))
+
+
 def statement(session: Session, consumer_id: int, *, page: int = 1, per_page: int = 20,
               average_days: int = 7) -> Statement:  # fmt: skip
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
@@ -59,9 +66,7 @@ def statement(session: Session, consumer_id: int, *, page: int = 1, per_page: in
              " AND kind = 'daily_charge') - :d) t"),
         {"c": consumer_id, "d": average_days},
     ).one()  # fmt: skip
-    days = int(charged[1] or 0)
-    average = (Decimal(charged[0]) / days).quantize(Decimal("0.01")) if days and charged[0] else Decimal(0)
-    days_left = None if average <= 0 else max(0, int(now_balance / average))
+    average, days_left = average_and_days_left(now_balance, Decimal(charged[0] or 0), int(charged[1] or 0))
     lines = [
         StatementLine(int(r[0]), r[1], r[2], Decimal(r[3]), Decimal(r[4]), bool(r[5]), r[6]) for r in rows
     ]

@@ -17,9 +17,9 @@ from service.audit.log import Actor, record
 from service.masterdata.supply import consumers_by_id, consumers_by_ivrs
 from service.notifications.sending import notify
 from service.outbox.handlers import PermanentError
-from service.prepaid import ledger, relay
+from service.prepaid import alerts, ledger, relay
 from service.prepaid.ledger import LedgerError
-from service.prepaid.models import PrepaidAccount
+from service.prepaid.models import AutoDisconnection, PrepaidAccount
 from service.processes.runtime import StartRequest, start_instance
 from service.processes.webhooks import WebhookAnswer, WebhookRefused
 
@@ -138,6 +138,11 @@ def reconnect_if_due(
     """Connect at once when the relay was opened for balance and the balance is now above the
     threshold (a reconnection is never held by the safety window)."""
     account, facts = _recharge(session, params)
+    if account.disconnection_id is not None:
+        pending = session.get(AutoDisconnection, account.disconnection_id)
+        lifted = pending is not None and account.balance_inr >= pending.floor_inr
+        if lifted and alerts.cancel_disconnections(session, [account.consumer_id], now):
+            return {"reconnect": False, "reason": "held_disconnection_cancelled"}
     if not account.disconnected_for_balance:
         return {"reconnect": False, "reason": "not_disconnected_for_balance"}
     if account.balance_inr <= rules.reconnect_above_inr:

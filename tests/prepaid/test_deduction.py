@@ -98,6 +98,12 @@ def test_the_deduction_job_runs_on_a_real_worker_and_skips_unpriced_categories(
     ingest_and_validate(day_batch(0, 96))
     job = get_queue("bulk").enqueue(daily_deduction, "2026-11-18")
     assert run_jobs("bulk") == 1
-    assert job.return_value() == {"day": "2026-11-18", "accounts": 2, "charged": 1, "trued_up": 0,
-                                  "unpriced": 1, "estimated": 0}  # fmt: skip
+    answer = job.return_value()
+    alerts = answer.pop("alerts")
+    assert answer == {"day": "2026-11-18", "accounts": 2, "charged": 1, "trued_up": 0,
+                      "unpriced": 1, "estimated": 0}  # fmt: skip
+    # The alerts ran after the charges: 37.12 left at 62.88 a day is under 3 days.
+    assert (alerts["day"], alerts["accounts"], alerts["low_notices"], alerts["disconnections"]) == (
+        "2026-11-18", 2, 1, 0,
+    )  # fmt: skip
     assert balance(session(), rc2) == D("37.12") and balance(session(), rc1) == D("100.00")  # 100 - 62.88
