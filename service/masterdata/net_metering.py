@@ -152,16 +152,30 @@ def upsert_plants(
         updates.append({"id": old.id, **changed, "updated_at": now})
         updated.append((code, {f: getattr(old, f) for f in changed}, changed))
         result.updated += 1
-    if inserts:
-        session.execute(insert(SolarPlant), inserts)
-    bulk_update(session, SolarPlant, updates)
-    record_many(session, actor, "create", "solar_plant", created)
-    record_many(session, actor, "update", "solar_plant", updated)
+    _write(session, actor, SolarPlant, "solar_plant", inserts, updates, created, updated)
     return result
 
 
 def _columns(model: Any, names: tuple[str, ...]) -> list[Any]:
     return [getattr(model, n) for n in names]
+
+
+def _write(
+    session: Session,
+    actor: Actor,
+    model: Any,
+    record: str,
+    inserts: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+    created: list[tuple[str, None, dict[str, Any]]],
+    updated: list[tuple[str, dict[str, Any], dict[str, Any]]],
+) -> None:
+    """The batch's new rows in one INSERT, its changes in one UPDATE, each audited."""
+    if inserts:
+        session.execute(insert(model), inserts)
+    bulk_update(session, model, updates)
+    record_many(session, actor, "create", record, created)
+    record_many(session, actor, "update", record, updated)
 
 
 def _overlaps(a_from: date, a_to: date | None, b_from: date, b_to: date | None) -> bool:
@@ -263,9 +277,5 @@ def upsert_agreements(
         updates.append({"id": old["id"], **changed, "updated_at": now})
         updated.append((number, {f: old[f] for f in changed}, changed))
         result.updated += 1
-    if inserts:
-        session.execute(insert(NetMeteringAgreement), inserts)
-    bulk_update(session, NetMeteringAgreement, updates)
-    record_many(session, actor, "create", "net_metering_agreement", created)
-    record_many(session, actor, "update", "net_metering_agreement", updated)
+    _write(session, actor, NetMeteringAgreement, "net_metering_agreement", inserts, updates, created, updated)
     return result
